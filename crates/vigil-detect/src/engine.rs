@@ -1,0 +1,1767 @@
+//! The scan pipeline: read captures, shard flows across workers, merge events in capture order.
+//!
+//! Flows are hashed onto a fixed number of logical shards ([`SHARDS`]); each worker thread owns
+//! a subset of them. Because the shard of a flow, each shard's flow table and the points at
+//! which timeouts are checked (every [`CHUNK`] packets of the global stream) never depend on
+//! the thread count, neither does the output: every event carries a sort key
+//! `(pcap_cnt, phase, shard, seq)` and chunks are merged by that key.
+
+use crate::app::{dns, http, tls};
+use crate::decode::{self, tcp_flags, DecodeOutcome, Decoded, L4};
+use crate::eve::{self, EventType, EventTypes};
+use crate::flow::{
+    Direction, EndReason, FlowCore, FlowKey, FlowTable, FlowTimeouts, HasCore, PROTO_ICMP,
+    PROTO_ICMPV6, PROTO_TCP, PROTO_UDP,
+};
+use crate::frag::FragmentTable;
+use crate::pcap::{CaptureError, CaptureReader, Timestamp};
+use crate::reassembly::{Stream, StreamLimits};
+use crate::tables::{IndicatorId, IndicatorTables};
+use serde::Serialize;
+use std::collections::{BTreeMap, VecDeque};
+use std::io::{self, Read, Write};
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Logical shards. Fixed so that flow placement is independent of `--threads`.
+pub const SHARDS: usize = 64;
+/// Packets between timeout checks; also the unit of work handed to a worker.
+pub const CHUNK: u64 = 2048;
+
+/// Marks a reassembled IPv4 datagram in a worker batch instead of a link-layer frame.
+const LINK_REASSEMBLED: u32 = u32::MAX;
+
+#[derive(Debug, Clone)]
+pub struct ScanConfig {
+    pub threads: usize,
+    /// Upper bound on tracked flows across all shards; the longest-idle flows are evicted
+    /// (and counted) beyond it.
+    pub max_flows: usize,
+    pub timeouts: FlowTimeouts,
+    pub event_types: EventTypes,
+    pub stream: StreamLimits,
+}
+
+impl Default for ScanConfig {
+    fn default() -> Self {
+        ScanConfig {
+            threads: 1,
+            max_flows: 262_144,
+            timeouts: FlowTimeouts::default(),
+            event_types: EventTypes::all(),
+            stream: StreamLimits::default(),
+        }
+    }
+}
+
+/// One capture to read.
+pub enum Input {
+    File(PathBuf),
+    Stdin,
+}
+
+impl Input {
+    pub fn name(&self) -> String {
+        match self {
+            Input::File(p) => p.display().to_string(),
+            Input::Stdin => "-".to_string(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ScanError {
+    #[error("{input}: cannot open: {source}")]
+    Open { input: String, source: io::Error },
+    #[error("{input}: {source}")]
+    Capture { input: String, source: CaptureError },
+    #[error("writing output: {0}")]
+    Output(#[from] io::Error),
+}
+
+impl ScanError {
+    /// An input that could not be read at all, as opposed to one that broke part-way.
+    pub fn is_unreadable(&self) -> bool {
+        match self {
+            ScanError::Open { .. } => true,
+            ScanError::Capture { source, .. } => {
+                matches!(source, CaptureError::NotACapture { .. }) || source.offset() == 0
+            }
+            ScanError::Output(_) => false,
+        }
+    }
+}
+
+/// What a scan did, for `--stats`, the table format and the stats event.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct Counters {
+    pub packets: u64,
+    pub bytes: u64,
+    pub invalid: u64,
+    pub non_ip: u64,
+    pub ipv4: u64,
+    pub ipv6: u64,
+    pub tcp: u64,
+    pub udp: u64,
+    pub icmp: u64,
+    pub other_proto: u64,
+    pub vlan: u64,
+    pub fragments: u64,
+    pub reassembled: u64,
+    pub frag_timeouts: u64,
+    pub frag_dropped: u64,
+    /// Records the capture reader skipped without giving up on the file.
+    pub capture_skipped: u64,
+    pub flows: u64,
+    pub flows_evicted: u64,
+    pub flows_timed_out: u64,
+    pub alerts: u64,
+    pub app_http: u64,
+    pub app_tls: u64,
+    pub app_dns_udp: u64,
+    pub app_dns_tcp: u64,
+    pub app_failed: u64,
+    pub dns_parse_errors: u64,
+    pub http_parse_errors: u64,
+    pub tls_parse_errors: u64,
+    pub stream_gaps: u64,
+    pub events: BTreeMap<&'static str, u64>,
+}
+
+impl Counters {
+    fn merge(&mut self, o: &Counters) {
+        macro_rules! add { ($($f:ident),*) => { $( self.$f += o.$f; )* } }
+        add!(
+            packets,
+            bytes,
+            invalid,
+            non_ip,
+            ipv4,
+            ipv6,
+            tcp,
+            udp,
+            icmp,
+            other_proto,
+            vlan,
+            fragments,
+            reassembled,
+            frag_timeouts,
+            frag_dropped,
+            capture_skipped,
+            flows,
+            flows_evicted,
+            flows_timed_out,
+            alerts,
+            app_http,
+            app_tls,
+            app_dns_udp,
+            app_dns_tcp,
+            app_failed,
+            dns_parse_errors,
+            http_parse_errors,
+            tls_parse_errors,
+            stream_gaps
+        );
+        for (k, v) in &o.events {
+            *self.events.entry(k).or_default() += v;
+        }
+    }
+
+    /// Packets that were read but could not be inspected.
+    pub fn skipped(&self) -> u64 {
+        self.invalid + self.capture_skipped + self.frag_dropped
+    }
+}
+
+/// Per-signature alert tally for people-facing summaries.
+#[derive(Debug, Clone, Serialize)]
+pub struct AlertTally {
+    pub signature_id: u32,
+    pub signature: String,
+    pub severity: u8,
+    pub matched_field: &'static str,
+    pub source: String,
+    pub count: u64,
+}
+
+#[derive(Debug, Default)]
+pub struct ScanReport {
+    pub counters: Counters,
+    /// Latest packet time seen; the stats event carries it.
+    pub last_ts: Timestamp,
+    pub alerts: Vec<AlertTally>,
+    /// Inputs that failed entirely or part-way; processing kept what it could.
+    pub errors: Vec<ScanError>,
+}
+
+/// Progress callback: bytes consumed so far across inputs.
+pub type Progress<'a> = &'a (dyn Fn(u64) + Sync);
+
+/// Runs a scan and writes EVE JSON lines to `out`.
+pub fn scan(
+    inputs: &[Input],
+    cfg: &ScanConfig,
+    tables: Arc<IndicatorTables>,
+    out: &mut dyn Write,
+    progress: Progress<'_>,
+) -> Result<ScanReport, ScanError> {
+    let threads = cfg.threads.clamp(1, SHARDS);
+    let mut report = if threads == 1 {
+        let mut sink = InlineSink {
+            worker: Worker::new(0, 1, cfg, tables),
+            out,
+            scratch: Vec::new(),
+        };
+        let mut report = read_inputs(inputs, &mut sink, progress)?;
+        let (c, t) = sink.finish(report.counters.packets + 1)?;
+        report.counters.merge(&c);
+        merge_tallies(&mut report.alerts, t);
+        report
+    } else {
+        std::thread::scope(|scope| -> Result<ScanReport, ScanError> {
+            let mut sink = ThreadedSink::start(scope, threads, cfg, &tables, &mut *out);
+            let report = read_inputs(inputs, &mut sink, progress);
+            let packets = report.as_ref().map(|r| r.counters.packets).unwrap_or(0);
+            let done = sink.finish(packets);
+            let mut report = report?;
+            let (c, t) = done?;
+            report.counters.merge(&c);
+            merge_tallies(&mut report.alerts, t);
+            Ok(report)
+        })?
+    };
+    write_stats_event(cfg, &mut report, out)?;
+    out.flush()?;
+    Ok(report)
+}
+
+fn merge_tallies(into: &mut Vec<AlertTally>, from: BTreeMap<(u32, &'static str), AlertTally>) {
+    let mut map: BTreeMap<(u32, &'static str), AlertTally> = into
+        .drain(..)
+        .map(|t| ((t.signature_id, t.matched_field), t))
+        .collect();
+    for (k, t) in from {
+        map.entry(k).and_modify(|e| e.count += t.count).or_insert(t);
+    }
+    into.extend(map.into_values());
+    into.sort_by(|a, b| {
+        b.count
+            .cmp(&a.count)
+            .then(a.signature_id.cmp(&b.signature_id))
+    });
+}
+
+fn write_stats_event(
+    cfg: &ScanConfig,
+    report: &mut ScanReport,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    if !cfg.event_types.contains(EventType::Stats) {
+        return Ok(());
+    }
+    *report.counters.events.entry("stats").or_default() += 1;
+    let c = &report.counters;
+    let stats = serde_json::json!({
+        "decoder": {
+            "pkts": c.packets, "bytes": c.bytes, "invalid": c.invalid, "ipv4": c.ipv4,
+            "ipv6": c.ipv6, "tcp": c.tcp, "udp": c.udp, "icmp": c.icmp, "vlan": c.vlan,
+            "other_proto": c.other_proto, "non_ip": c.non_ip,
+            "ipv4_fragments": c.fragments, "ipv4_reassembled": c.reassembled,
+            "ipv4_frag_timeouts": c.frag_timeouts, "ipv4_frag_dropped": c.frag_dropped,
+        },
+        "capture": { "skipped": c.capture_skipped },
+        "flow": {
+            "total": c.flows, "evicted": c.flows_evicted, "timed_out": c.flows_timed_out,
+        },
+        "detect": { "alert": c.alerts },
+        "app_layer": {
+            "flow": {
+                "http": c.app_http, "tls": c.app_tls, "dns_udp": c.app_dns_udp,
+                "dns_tcp": c.app_dns_tcp, "failed_tcp": c.app_failed,
+            },
+            "error": {
+                "dns": c.dns_parse_errors, "http": c.http_parse_errors, "tls": c.tls_parse_errors,
+            },
+        },
+        "tcp": { "reassembly_gap": c.stream_gaps },
+    });
+    let ev = eve::StatsEvent {
+        timestamp: eve::timestamp_string(report.last_ts),
+        event_type: "stats",
+        stats: &stats,
+    };
+    serde_json::to_writer(&mut *out, &ev).map_err(io::Error::other)?;
+    out.write_all(b"\n")
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading: the same loop feeds the inline and the threaded sink.
+
+/// Everything a worker needs to place a packet.
+#[derive(Debug, Clone, Copy)]
+struct PktMeta {
+    pcap_cnt: u64,
+    ts: Timestamp,
+    shard: u16,
+}
+
+trait Sink {
+    fn packet(
+        &mut self,
+        meta: PktMeta,
+        linktype: u32,
+        frame: &[u8],
+        decoded: &Decoded<'_>,
+    ) -> io::Result<()>;
+    /// Called every [`CHUNK`] packets with the latest capture time.
+    fn tick(&mut self, pcap_cnt: u64, now: Timestamp) -> io::Result<()>;
+}
+
+fn read_inputs(
+    inputs: &[Input],
+    sink: &mut dyn Sink,
+    progress: Progress<'_>,
+) -> Result<ScanReport, ScanError> {
+    let mut report = ScanReport::default();
+    let c = &mut report.counters;
+    let mut frags = FragmentTable::new(4096, std::time::Duration::from_secs(30));
+    let mut now = Timestamp::default();
+    let mut done_bytes = 0u64;
+    for input in inputs {
+        let name = input.name();
+        let reader: Box<dyn Read> = match input {
+            Input::File(p) => match std::fs::File::open(p) {
+                Ok(f) => Box::new(f),
+                Err(source) => {
+                    report.errors.push(ScanError::Open {
+                        input: name,
+                        source,
+                    });
+                    continue;
+                }
+            },
+            Input::Stdin => Box::new(io::stdin().lock()),
+        };
+        let mut cap = match CaptureReader::new(io::BufReader::with_capacity(1 << 20, reader)) {
+            Ok(r) => r,
+            Err(source) => {
+                report.errors.push(ScanError::Capture {
+                    input: name,
+                    source,
+                });
+                continue;
+            }
+        };
+        loop {
+            let rec = match cap.next_packet() {
+                Ok(Some(r)) => r,
+                Ok(None) => break,
+                Err(source) => {
+                    report.errors.push(ScanError::Capture {
+                        input: name.clone(),
+                        source,
+                    });
+                    break;
+                }
+            };
+            c.packets += 1;
+            c.bytes += u64::from(rec.orig_len);
+            if rec.ts > now {
+                now = rec.ts;
+            }
+            let pcap_cnt = c.packets;
+            let ts = rec.ts;
+            match decode::decode(rec.linktype, rec.data) {
+                Ok(DecodeOutcome::Packet(d)) => {
+                    let meta = place(pcap_cnt, ts, &d, c);
+                    sink.packet(meta, rec.linktype, rec.data, &d)?;
+                }
+                Ok(DecodeOutcome::Fragment(f)) => {
+                    c.fragments += 1;
+                    c.ipv4 += 1;
+                    if let Some(datagram) = frags.insert(&f, ts) {
+                        c.reassembled += 1;
+                        let (vlan, n) = (f.vlan, f.vlan_count);
+                        if let Ok(DecodeOutcome::Packet(d)) = decode::decode_ip(&datagram, vlan, n)
+                        {
+                            let meta = place(pcap_cnt, ts, &d, c);
+                            let mut framed = Vec::with_capacity(datagram.len() + 5);
+                            framed.extend_from_slice(&vlan[0].to_be_bytes());
+                            framed.extend_from_slice(&vlan[1].to_be_bytes());
+                            framed.push(n);
+                            framed.extend_from_slice(&datagram);
+                            sink.packet(meta, LINK_REASSEMBLED, &framed, &d)?;
+                        } else {
+                            c.invalid += 1;
+                        }
+                    }
+                }
+                Ok(DecodeOutcome::NotIp { .. }) => c.non_ip += 1,
+                Err(_) => c.invalid += 1,
+            }
+            if pcap_cnt % CHUNK == 0 {
+                frags.expire(now);
+                sink.tick(pcap_cnt, now)?;
+                progress(done_bytes + cap.bytes_read());
+            }
+        }
+        c.capture_skipped += cap.skipped();
+        done_bytes += cap.bytes_read();
+        progress(done_bytes);
+    }
+    report.last_ts = now;
+    let fs = frags.stats();
+    c.frag_timeouts += fs.timeouts;
+    c.frag_dropped += fs.dropped;
+    Ok(report)
+}
+
+fn place(pcap_cnt: u64, ts: Timestamp, d: &Decoded<'_>, c: &mut Counters) -> PktMeta {
+    match d.src {
+        IpAddr::V4(_) => c.ipv4 += 1,
+        IpAddr::V6(_) => c.ipv6 += 1,
+    }
+    if d.vlan_count > 0 {
+        c.vlan += 1;
+    }
+    match &d.l4 {
+        L4::Tcp(_) => c.tcp += 1,
+        L4::Udp { .. } => c.udp += 1,
+        L4::Icmp { .. } => c.icmp += 1,
+        L4::Other { .. } => c.other_proto += 1,
+    }
+    let key = flow_key(d);
+    PktMeta {
+        pcap_cnt,
+        ts,
+        shard: (key.shard_hash() % SHARDS as u64) as u16,
+    }
+}
+
+fn ports(d: &Decoded<'_>) -> (u16, u16) {
+    match &d.l4 {
+        L4::Tcp(t) => (t.sport, t.dport),
+        L4::Udp { sport, dport, .. } => (*sport, *dport),
+        _ => (0, 0),
+    }
+}
+
+fn flow_key(d: &Decoded<'_>) -> FlowKey {
+    let (sp, dp) = ports(d);
+    FlowKey::new(d.src, d.dst, sp, dp, d.ip_proto, d.vlan).0
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sinks
+
+struct InlineSink<'o> {
+    worker: Worker,
+    out: &'o mut dyn Write,
+    scratch: Vec<u8>,
+}
+
+impl InlineSink<'_> {
+    fn flush(&mut self) -> io::Result<()> {
+        // A single worker produces events already in key order.
+        let ev = std::mem::take(&mut self.worker.events);
+        self.out.write_all(&ev.buf)?;
+        self.scratch = ev.buf;
+        self.scratch.clear();
+        self.worker.events.buf = std::mem::take(&mut self.scratch);
+        Ok(())
+    }
+
+    fn finish(
+        mut self,
+        end_cnt: u64,
+    ) -> io::Result<(Counters, BTreeMap<(u32, &'static str), AlertTally>)> {
+        self.worker.finish(end_cnt);
+        self.flush()?;
+        Ok((self.worker.counters, self.worker.tallies))
+    }
+}
+
+impl Sink for InlineSink<'_> {
+    fn packet(
+        &mut self,
+        meta: PktMeta,
+        _linktype: u32,
+        _frame: &[u8],
+        decoded: &Decoded<'_>,
+    ) -> io::Result<()> {
+        self.worker.process(meta, decoded);
+        if self.worker.events.buf.len() > 1 << 20 {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn tick(&mut self, pcap_cnt: u64, now: Timestamp) -> io::Result<()> {
+        self.worker.tick(pcap_cnt, now);
+        self.flush()
+    }
+}
+
+/// Raw frames for one worker, copied out of the reader's buffer.
+#[derive(Default)]
+struct Batch {
+    data: Vec<u8>,
+    pkts: Vec<(PktMeta, u32, u32, u32)>, // meta, linktype, start, end
+}
+
+enum Job {
+    Chunk {
+        batch: Batch,
+        tick: Option<(u64, Timestamp)>,
+    },
+    Finish {
+        end_cnt: u64,
+    },
+}
+
+struct ChunkOut {
+    events: EventBuf,
+    finished: Option<Finished>,
+}
+
+type Finished = (Counters, BTreeMap<(u32, &'static str), AlertTally>);
+
+struct ThreadedSink<'o> {
+    jobs: Vec<crossbeam_channel::Sender<Job>>,
+    results: Vec<crossbeam_channel::Receiver<ChunkOut>>,
+    batches: Vec<Batch>,
+    /// Chunks handed to workers whose results have not been merged yet.
+    in_flight: usize,
+    out: &'o mut dyn Write,
+    finished: Finished,
+}
+
+/// Chunks a worker may run ahead of the merge; bounds memory on large captures.
+const MAX_IN_FLIGHT: usize = 3;
+
+impl<'o> ThreadedSink<'o> {
+    fn start<'scope, 'env>(
+        scope: &'scope std::thread::Scope<'scope, 'env>,
+        threads: usize,
+        cfg: &'env ScanConfig,
+        tables: &'env Arc<IndicatorTables>,
+        out: &'o mut dyn Write,
+    ) -> ThreadedSink<'o> {
+        let mut jobs = Vec::new();
+        let mut results = Vec::new();
+        for w in 0..threads {
+            let (jtx, jrx) = crossbeam_channel::bounded::<Job>(MAX_IN_FLIGHT + 1);
+            let (rtx, rrx) = crossbeam_channel::bounded::<ChunkOut>(MAX_IN_FLIGHT + 2);
+            let mut worker = Worker::new(w, threads, cfg, tables.clone());
+            scope.spawn(move || {
+                for job in jrx {
+                    let finished = match job {
+                        Job::Chunk { batch, tick } => {
+                            worker.process_batch(&batch);
+                            if let Some((cnt, now)) = tick {
+                                worker.tick(cnt, now);
+                            }
+                            None
+                        }
+                        Job::Finish { end_cnt } => {
+                            worker.finish(end_cnt);
+                            Some((
+                                std::mem::take(&mut worker.counters),
+                                std::mem::take(&mut worker.tallies),
+                            ))
+                        }
+                    };
+                    let last = finished.is_some();
+                    let events = std::mem::take(&mut worker.events);
+                    if rtx.send(ChunkOut { events, finished }).is_err() || last {
+                        return;
+                    }
+                }
+            });
+            jobs.push(jtx);
+            results.push(rrx);
+        }
+        ThreadedSink {
+            jobs,
+            batches: (0..threads).map(|_| Batch::default()).collect(),
+            results,
+            in_flight: 0,
+            out,
+            finished: Default::default(),
+        }
+    }
+
+    fn send(&mut self, job: impl Fn(Batch) -> Job) -> io::Result<()> {
+        for (w, tx) in self.jobs.iter().enumerate() {
+            let batch = std::mem::take(&mut self.batches[w]);
+            tx.send(job(batch))
+                .map_err(|_| io::Error::other("worker stopped"))?;
+        }
+        self.in_flight += 1;
+        Ok(())
+    }
+
+    /// Waits for the oldest chunk from every worker and writes it in key order.
+    fn merge_oldest(&mut self) -> io::Result<()> {
+        let mut outs = Vec::with_capacity(self.results.len());
+        for rx in &self.results {
+            outs.push(rx.recv().map_err(|_| io::Error::other("worker stopped"))?);
+        }
+        self.in_flight -= 1;
+        let mut all: Vec<(EventKey, usize, usize, usize)> = Vec::new();
+        for (w, o) in outs.iter().enumerate() {
+            all.extend(
+                o.events
+                    .index
+                    .iter()
+                    .map(|(k, s, e)| (*k, w, *s as usize, *e as usize)),
+            );
+        }
+        all.sort_unstable_by_key(|(k, ..)| *k);
+        for (_, w, s, e) in all {
+            self.out.write_all(&outs[w].events.buf[s..e])?;
+        }
+        for o in outs {
+            if let Some((c, t)) = o.finished {
+                self.finished.0.merge(&c);
+                for (k, v) in t {
+                    self.finished
+                        .1
+                        .entry(k)
+                        .and_modify(|e| e.count += v.count)
+                        .or_insert(v);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(mut self, packets: u64) -> io::Result<Finished> {
+        self.send(|batch| Job::Chunk { batch, tick: None })?;
+        self.send(|_| Job::Finish {
+            end_cnt: packets + 1,
+        })?;
+        while self.in_flight > 0 {
+            self.merge_oldest()?;
+        }
+        Ok(self.finished)
+    }
+}
+
+impl Sink for ThreadedSink<'_> {
+    fn packet(
+        &mut self,
+        meta: PktMeta,
+        linktype: u32,
+        frame: &[u8],
+        _decoded: &Decoded<'_>,
+    ) -> io::Result<()> {
+        let w = meta.shard as usize % self.jobs.len();
+        let b = &mut self.batches[w];
+        let start = b.data.len() as u32;
+        b.data.extend_from_slice(frame);
+        b.pkts.push((meta, linktype, start, b.data.len() as u32));
+        Ok(())
+    }
+
+    fn tick(&mut self, pcap_cnt: u64, now: Timestamp) -> io::Result<()> {
+        self.send(|batch| Job::Chunk {
+            batch,
+            tick: Some((pcap_cnt, now)),
+        })?;
+        while self.in_flight > MAX_IN_FLIGHT {
+            self.merge_oldest()?;
+        }
+        Ok(())
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Events
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct EventKey {
+    pcap_cnt: u64,
+    /// 0: caused by a packet; 1: timeout sweep or shutdown after that packet.
+    phase: u8,
+    shard: u16,
+    seq: u64,
+}
+
+#[derive(Default)]
+struct EventBuf {
+    buf: Vec<u8>,
+    index: Vec<(EventKey, u32, u32)>,
+}
+
+/// Where the next events go, and under which key.
+struct Emitter {
+    types: EventTypes,
+    key: EventKey,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Workers
+
+struct Worker {
+    shards: Vec<Option<Shard>>,
+    tables: Arc<IndicatorTables>,
+    cfg: ScanConfig,
+    events: EventBuf,
+    emit: Emitter,
+    counters: Counters,
+    tallies: BTreeMap<(u32, &'static str), AlertTally>,
+}
+
+struct Shard {
+    flows: FlowTable<FlowEntry>,
+}
+
+impl Worker {
+    fn new(index: usize, threads: usize, cfg: &ScanConfig, tables: Arc<IndicatorTables>) -> Worker {
+        let per_shard = (cfg.max_flows / SHARDS).max(16);
+        Worker {
+            shards: (0..SHARDS)
+                .map(|s| {
+                    (s % threads == index).then(|| Shard {
+                        flows: FlowTable::new(per_shard),
+                    })
+                })
+                .collect(),
+            tables,
+            cfg: cfg.clone(),
+            events: EventBuf::default(),
+            emit: Emitter {
+                types: cfg.event_types,
+                key: EventKey {
+                    pcap_cnt: 0,
+                    phase: 0,
+                    shard: 0,
+                    seq: 0,
+                },
+            },
+            counters: Counters::default(),
+            tallies: BTreeMap::new(),
+        }
+    }
+
+    fn process_batch(&mut self, batch: &Batch) {
+        for &(meta, linktype, s, e) in &batch.pkts {
+            let frame = &batch.data[s as usize..e as usize];
+            let outcome = if linktype == LINK_REASSEMBLED {
+                let (Some(v), Some(n), Some(dgram)) =
+                    (frame.get(..4), frame.get(4), frame.get(5..))
+                else {
+                    continue;
+                };
+                let vlan = [
+                    u16::from_be_bytes([v[0], v[1]]),
+                    u16::from_be_bytes([v[2], v[3]]),
+                ];
+                decode::decode_ip(dgram, vlan, *n)
+            } else {
+                decode::decode(linktype, frame)
+            };
+            if let Ok(DecodeOutcome::Packet(d)) = outcome {
+                self.process(meta, &d);
+            }
+        }
+    }
+
+    fn process(&mut self, meta: PktMeta, d: &Decoded<'_>) {
+        let Worker {
+            shards,
+            tables,
+            cfg,
+            events,
+            emit,
+            counters,
+            tallies,
+        } = self;
+        let Some(shard) = shards[meta.shard as usize].as_mut() else {
+            return;
+        };
+        emit.key = EventKey {
+            pcap_cnt: meta.pcap_cnt,
+            phase: 0,
+            shard: meta.shard,
+            seq: emit.key.seq,
+        };
+        let mut cx = Cx {
+            events,
+            emit,
+            counters,
+            tallies,
+            tables: &**tables,
+            cfg: &*cfg,
+        };
+        let (sport, dport) = ports(d);
+        let (key, _) = FlowKey::new(d.src, d.dst, sport, dport, d.ip_proto, d.vlan);
+        let tcp_flags = match &d.l4 {
+            L4::Tcp(t) => Some(t.flags),
+            _ => None,
+        };
+        if shard.flows.get_mut(&key).is_none() {
+            for evicted in shard.flows.make_room() {
+                cx.counters.flows_evicted += 1;
+                cx.end_flow(evicted, EndReason::Forced, meta.ts);
+            }
+            // A SYN-ACK seen first means its receiver opened the connection.
+            let syn_ack = tcp_flags.is_some_and(|f| {
+                f & (tcp_flags::SYN | tcp_flags::ACK) == tcp_flags::SYN | tcp_flags::ACK
+            });
+            let (client, server) = if syn_ack {
+                ((d.dst, dport), (d.src, sport))
+            } else {
+                ((d.src, sport), (d.dst, dport))
+            };
+            let mut core = FlowCore::new(key, client, server, d.ip_proto, meta.ts, meta.pcap_cnt);
+            if let L4::Icmp {
+                icmp_type, code, ..
+            } = d.l4
+            {
+                core.icmp = Some((icmp_type, code));
+            }
+            cx.counters.flows += 1;
+            let entry = shard.flows.insert(key, FlowEntry::new(core));
+            cx.match_flow_ips(entry, meta, d);
+        }
+        let Some(entry) = shard.flows.get_mut(&key) else {
+            return;
+        };
+        let dir = entry.core.direction_of(d.src, sport);
+        entry.core.update(dir, meta.ts, d.ip_len, tcp_flags);
+        match &d.l4 {
+            L4::Tcp(seg) => cx.tcp(entry, dir, meta, seg),
+            L4::Udp { payload, .. } => cx.udp(entry, dir, meta, sport, dport, payload),
+            _ => {}
+        }
+    }
+
+    fn tick(&mut self, pcap_cnt: u64, now: Timestamp) {
+        let Worker {
+            shards,
+            tables,
+            cfg,
+            events,
+            emit,
+            counters,
+            tallies,
+        } = self;
+        for (id, shard) in shards.iter_mut().enumerate() {
+            let Some(shard) = shard else { continue };
+            emit.key = EventKey {
+                pcap_cnt,
+                phase: 1,
+                shard: id as u16,
+                seq: emit.key.seq,
+            };
+            let expired = shard.flows.expire(now, &cfg.timeouts);
+            let mut cx = Cx {
+                events,
+                emit,
+                counters,
+                tallies,
+                tables: &**tables,
+                cfg: &*cfg,
+            };
+            for f in expired {
+                cx.counters.flows_timed_out += 1;
+                let last = f.core.last;
+                cx.end_flow(f, EndReason::Timeout, last);
+            }
+        }
+    }
+
+    fn finish(&mut self, end_cnt: u64) {
+        let Worker {
+            shards,
+            tables,
+            cfg,
+            events,
+            emit,
+            counters,
+            tallies,
+        } = self;
+        for (id, shard) in shards.iter_mut().enumerate() {
+            let Some(shard) = shard else { continue };
+            emit.key = EventKey {
+                pcap_cnt: end_cnt,
+                phase: 1,
+                shard: id as u16,
+                seq: emit.key.seq,
+            };
+            let mut cx = Cx {
+                events,
+                emit,
+                counters,
+                tallies,
+                tables: &**tables,
+                cfg: &*cfg,
+            };
+            for f in shard.flows.drain_all() {
+                let last = f.core.last;
+                cx.end_flow(f, EndReason::Shutdown, last);
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Per-flow state
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum AppProto {
+    Unknown,
+    Http,
+    Tls,
+    Dns,
+    Failed,
+}
+
+impl AppProto {
+    fn as_str(self) -> Option<&'static str> {
+        match self {
+            AppProto::Unknown => None,
+            AppProto::Http => Some("http"),
+            AppProto::Tls => Some("tls"),
+            AppProto::Dns => Some("dns"),
+            AppProto::Failed => Some("failed"),
+        }
+    }
+}
+
+enum App {
+    /// Protocol not decided yet; holds the first bytes of each direction.
+    Detecting([Vec<u8>; 2]),
+    Http(Box<HttpState>),
+    Tls(Box<TlsState>),
+    DnsTcp(Box<[dns::TcpDnsFramer; 2]>),
+    None,
+}
+
+struct FlowEntry {
+    core: FlowCore,
+    proto: AppProto,
+    app: App,
+    streams: [Stream; 2],
+    community_id: Option<Box<str>>,
+}
+
+impl HasCore for FlowEntry {
+    fn core(&self) -> &FlowCore {
+        &self.core
+    }
+}
+
+impl FlowEntry {
+    fn new(core: FlowCore) -> Self {
+        FlowEntry {
+            core,
+            proto: AppProto::Unknown,
+            app: App::Detecting([Vec::new(), Vec::new()]),
+            streams: [Stream::new(), Stream::new()],
+            community_id: None,
+        }
+    }
+}
+
+struct HttpTx {
+    event: eve::HttpEvent,
+    request_cnt: u64,
+    response_seen: bool,
+}
+
+#[derive(Default)]
+struct HttpState {
+    bufs: [Vec<u8>; 2],
+    bodies: [Option<http::BodySkipper>; 2],
+    txs: VecDeque<HttpTx>,
+    /// Index in `txs` of the transaction whose response body is being skipped.
+    open_response: Option<usize>,
+}
+
+#[derive(Default)]
+struct TlsState {
+    readers: [tls::HandshakeReader; 2],
+    event: eve::TlsEvent,
+    client_seen: bool,
+    logged: bool,
+}
+
+const MAX_HTTP_TXS: usize = 256;
+
+/// Context for one packet or sweep: the worker's outputs plus read-only configuration.
+struct Cx<'a> {
+    events: &'a mut EventBuf,
+    emit: &'a mut Emitter,
+    counters: &'a mut Counters,
+    tallies: &'a mut BTreeMap<(u32, &'static str), AlertTally>,
+    tables: &'a IndicatorTables,
+    cfg: &'a ScanConfig,
+}
+
+/// The app-layer record an alert is attached to.
+#[derive(Clone, Copy)]
+enum AppRef<'a> {
+    None,
+    Dns(&'a eve::DnsEvent),
+    Tls(&'a eve::TlsEvent),
+    Http(&'a eve::HttpEvent),
+}
+
+impl Cx<'_> {
+    fn write_event<B: Serialize>(&mut self, ty: EventType, header: eve::Header<'_>, body: B) {
+        *self.counters.events.entry(ty.as_str()).or_default() += 1;
+        if !self.emit.types.contains(ty) {
+            return;
+        }
+        let start = self.events.buf.len() as u32;
+        let ev = eve::Event { header, body };
+        // Serialising plain structs into a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut self.events.buf, &ev);
+        self.events.buf.push(b'\n');
+        self.emit.key.seq += 1;
+        self.events
+            .index
+            .push((self.emit.key, start, self.events.buf.len() as u32));
+    }
+
+    fn header<'e>(
+        &self,
+        entry: &'e mut FlowEntry,
+        ty: EventType,
+        dir: Option<Direction>,
+        ts: Timestamp,
+        pcap_cnt: Option<u64>,
+    ) -> eve::Header<'e> {
+        let core = &entry.core;
+        let (src, sp, dst, dp) = match dir {
+            Some(Direction::ToClient) => {
+                (core.server, core.server_port, core.client, core.client_port)
+            }
+            _ => (core.client, core.client_port, core.server, core.server_port),
+        };
+        let has_ports = matches!(core.proto, PROTO_TCP | PROTO_UDP | 132);
+        let icmp = matches!(core.proto, PROTO_ICMP | PROTO_ICMPV6)
+            .then_some(core.icmp)
+            .flatten();
+        let cid = entry
+            .community_id
+            .get_or_insert_with(|| core.community_id().into_boxed_str());
+        eve::Header {
+            timestamp: eve::timestamp_string(ts),
+            flow_id: Some(core.flow_id),
+            pcap_cnt,
+            event_type: ty.as_str(),
+            src_ip: src,
+            src_port: has_ports.then_some(sp),
+            dest_ip: dst,
+            dest_port: has_ports.then_some(dp),
+            proto: eve::proto_name(core.proto),
+            icmp_type: icmp.map(|i| i.0),
+            icmp_code: icmp.map(|i| i.1),
+            app_proto: entry.proto.as_str(),
+            direction: dir.map(|d| match d {
+                Direction::ToServer => "to_server",
+                Direction::ToClient => "to_client",
+            }),
+            community_id: Some(cid),
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn alert(
+        &mut self,
+        entry: &mut FlowEntry,
+        dir: Direction,
+        meta: PktMeta,
+        id: IndicatorId,
+        matched_field: &'static str,
+        app: AppRef<'_>,
+    ) {
+        let tables = self.tables;
+        let ind = tables.get(id);
+        entry.core.alerted = true;
+        self.counters.alerts += 1;
+        let sid = indicator_sid(ind.kind.as_str(), ind.value);
+        let signature = match ind.name {
+            Some(n) => format!("VIGIL INTEL {} {} ({})", ind.kind, ind.value, n),
+            None => format!("VIGIL INTEL {} {}", ind.kind, ind.value),
+        };
+        self.tallies
+            .entry((sid, matched_field))
+            .and_modify(|t| t.count += 1)
+            .or_insert_with(|| AlertTally {
+                signature_id: sid,
+                signature: signature.clone(),
+                severity: ind.severity.get(),
+                matched_field,
+                source: ind.source.to_string(),
+                count: 1,
+            });
+        let mut metadata = BTreeMap::new();
+        metadata.insert("vigil_source", vec![ind.source.to_string()]);
+        metadata.insert("vigil_indicator_type", vec![ind.kind.as_str().to_string()]);
+        metadata.insert("vigil_confidence", vec![ind.confidence.get().to_string()]);
+        let body = eve::AlertBody {
+            alert: eve::AlertInfo {
+                action: "allowed",
+                gid: 1,
+                signature_id: sid,
+                rev: 1,
+                signature: &signature,
+                category: "Threat Intelligence Indicator Match",
+                severity: ind.severity.get(),
+                metadata: &metadata,
+            },
+            vigil: eve::VigilInfo {
+                indicator: eve::IndicatorInfo {
+                    kind: ind.kind.as_str(),
+                    value: ind.value,
+                    id: ind.stix_id,
+                    name: ind.name,
+                },
+                source: ind.source,
+                confidence: ind.confidence.get(),
+                matched_field,
+            },
+            dns: match app {
+                AppRef::Dns(d) => Some(d),
+                _ => None,
+            },
+            tls: match app {
+                AppRef::Tls(t) => Some(t),
+                _ => None,
+            },
+            http: match app {
+                AppRef::Http(h) => Some(h),
+                _ => None,
+            },
+        };
+        let header = self.header(
+            entry,
+            EventType::Alert,
+            Some(dir),
+            meta.ts,
+            Some(meta.pcap_cnt),
+        );
+        self.write_event(EventType::Alert, header, body);
+    }
+
+    fn match_flow_ips(&mut self, entry: &mut FlowEntry, meta: PktMeta, d: &Decoded<'_>) {
+        if self.tables.is_empty() {
+            return;
+        }
+        let dir = entry.core.direction_of(d.src, ports(d).0);
+        for (ip, field) in [(d.src, "src_ip"), (d.dst, "dest_ip")] {
+            if let Some(id) = self.tables.match_ip(ip) {
+                self.alert(entry, dir, meta, id, field, AppRef::None);
+            }
+        }
+    }
+
+    fn end_flow(&mut self, mut entry: FlowEntry, reason: EndReason, ts: Timestamp) {
+        // Transactions still open at the end are logged with what was seen.
+        if let App::Http(h) = &mut entry.app {
+            let txs = std::mem::take(&mut h.txs);
+            for tx in txs {
+                self.log_http(&mut entry, tx, ts);
+            }
+        }
+        if let App::Tls(t) = &mut entry.app {
+            if t.client_seen && !t.logged {
+                t.logged = true;
+                let ev = std::mem::take(&mut t.event);
+                let header = self.header(
+                    &mut entry,
+                    EventType::Tls,
+                    Some(Direction::ToServer),
+                    ts,
+                    None,
+                );
+                self.write_event(EventType::Tls, header, TlsBody { tls: &ev });
+            }
+        }
+        let core = &entry.core;
+        let age = core.last.secs - core.start.secs;
+        let flow = eve::FlowInfo {
+            pkts_toserver: core.pkts[0],
+            pkts_toclient: core.pkts[1],
+            bytes_toserver: core.bytes[0],
+            bytes_toclient: core.bytes[1],
+            start: eve::timestamp_string(core.start),
+            end: eve::timestamp_string(core.last),
+            age,
+            state: core.state.as_str(),
+            reason: reason.as_str(),
+            alerted: core.alerted,
+        };
+        let tcp = (core.proto == PROTO_TCP)
+            .then(|| eve::TcpInfo::from_flags(core.tcp_flags[0], core.tcp_flags[1]));
+        self.counters.stream_gaps += entry.streams.iter().map(|s| s.stats.dropped).sum::<u64>();
+        let ts = core.last;
+        let header = self.header(&mut entry, EventType::Flow, None, ts, None);
+        self.write_event(EventType::Flow, header, eve::FlowBody { flow, tcp });
+    }
+
+    // --- UDP ---------------------------------------------------------------------------------
+
+    fn udp(
+        &mut self,
+        entry: &mut FlowEntry,
+        dir: Direction,
+        meta: PktMeta,
+        sport: u16,
+        dport: u16,
+        payload: &[u8],
+    ) {
+        if payload.is_empty() || !is_dns_port(sport, dport) {
+            if entry.proto == AppProto::Unknown && !payload.is_empty() {
+                entry.app = App::None;
+            }
+            return;
+        }
+        match dns::parse_message(payload) {
+            Ok(msg) => {
+                if entry.proto != AppProto::Dns {
+                    entry.proto = AppProto::Dns;
+                    self.counters.app_dns_udp += 1;
+                }
+                self.dns(entry, dir, meta, &msg);
+            }
+            Err(_) => self.counters.dns_parse_errors += 1,
+        }
+    }
+
+    fn dns(&mut self, entry: &mut FlowEntry, dir: Direction, meta: PktMeta, msg: &dns::DnsMessage) {
+        let ev = dns_event(msg);
+        if !self.tables.is_empty() {
+            if !msg.is_response {
+                for q in &msg.queries {
+                    if let Some(id) = self.tables.match_domain(&q.rrname) {
+                        self.alert(entry, dir, meta, id, "dns.query", AppRef::Dns(&ev));
+                    }
+                }
+            } else {
+                for a in &msg.answers {
+                    let hit = match &a.rdata {
+                        dns::RData::A(ip) => self.tables.match_ip(IpAddr::V4(*ip)),
+                        dns::RData::Aaaa(ip) => self.tables.match_ip(IpAddr::V6(*ip)),
+                        dns::RData::Name(n) => self.tables.match_domain(n),
+                        _ => None,
+                    };
+                    if let Some(id) = hit {
+                        self.alert(entry, dir, meta, id, "dns.answers.rdata", AppRef::Dns(&ev));
+                    }
+                }
+            }
+        }
+        let header = self.header(
+            entry,
+            EventType::Dns,
+            Some(dir),
+            meta.ts,
+            Some(meta.pcap_cnt),
+        );
+        self.write_event(EventType::Dns, header, DnsBody { dns: &ev });
+    }
+
+    // --- TCP ---------------------------------------------------------------------------------
+
+    fn tcp(
+        &mut self,
+        entry: &mut FlowEntry,
+        dir: Direction,
+        meta: PktMeta,
+        seg: &decode::TcpSegment<'_>,
+    ) {
+        let i = dir.index();
+        if seg.flags & tcp_flags::SYN != 0 {
+            entry.streams[i].on_syn(seg.seq);
+        }
+        if seg.payload.is_empty() || entry.streams[i].is_done() {
+            return;
+        }
+        let seq = if seg.flags & tcp_flags::SYN != 0 {
+            seg.seq.wrapping_add(1)
+        } else {
+            seg.seq
+        };
+        // The stream is taken out of the entry while it delivers, so the parser can borrow the
+        // rest of the flow; in-order bytes are never copied.
+        let limits = self.cfg.stream;
+        let mut stream = std::mem::take(&mut entry.streams[i]);
+        stream.push(seq, seg.payload, &limits, |data| {
+            self.app_data(entry, dir, meta, data)
+        });
+        entry.streams[i] = stream;
+        if matches!(entry.app, App::None) {
+            entry.streams[0].finish();
+            entry.streams[1].finish();
+        }
+    }
+
+    /// Feeds in-order stream bytes to the flow's app-layer parser; returns whether this
+    /// direction still wants data.
+    fn app_data(
+        &mut self,
+        entry: &mut FlowEntry,
+        dir: Direction,
+        meta: PktMeta,
+        data: &[u8],
+    ) -> bool {
+        if let App::Detecting(bufs) = &mut entry.app {
+            let buf = &mut bufs[dir.index()];
+            buf.extend_from_slice(data);
+            let probe = buf.as_slice();
+            let dns_port = is_dns_port(entry.core.client_port, entry.core.server_port);
+            let decided = if dns_port {
+                Some(AppProto::Dns)
+            } else if tls::looks_like_tls(probe) {
+                Some(AppProto::Tls)
+            } else if dir == Direction::ToServer && http::looks_like_request(probe) {
+                Some(AppProto::Http)
+            } else if dir == Direction::ToClient && http::looks_like_response(probe) {
+                Some(AppProto::Http)
+            } else if probe.len() >= 8 || (dir == Direction::ToClient && !probe.is_empty()) {
+                Some(AppProto::Failed)
+            } else {
+                None
+            };
+            let Some(proto) = decided else { return true };
+            let pending = std::mem::replace(bufs, [Vec::new(), Vec::new()]);
+            entry.proto = proto;
+            entry.app = match proto {
+                AppProto::Http => {
+                    self.counters.app_http += 1;
+                    App::Http(Box::default())
+                }
+                AppProto::Tls => {
+                    self.counters.app_tls += 1;
+                    App::Tls(Box::default())
+                }
+                AppProto::Dns => {
+                    self.counters.app_dns_tcp += 1;
+                    App::DnsTcp(Box::new([
+                        dns::TcpDnsFramer::new(),
+                        dns::TcpDnsFramer::new(),
+                    ]))
+                }
+                _ => {
+                    self.counters.app_failed += 1;
+                    App::None
+                }
+            };
+            if matches!(entry.app, App::None) {
+                return false;
+            }
+            // Replay what was buffered in both directions, to-server first.
+            let mut wants = true;
+            for d in [Direction::ToServer, Direction::ToClient] {
+                let bytes = &pending[d.index()];
+                if !bytes.is_empty() {
+                    let w = self.app_parse(entry, d, meta, bytes);
+                    if d == dir {
+                        wants = w;
+                    }
+                }
+            }
+            return wants;
+        }
+        self.app_parse(entry, dir, meta, data)
+    }
+
+    fn app_parse(
+        &mut self,
+        entry: &mut FlowEntry,
+        dir: Direction,
+        meta: PktMeta,
+        data: &[u8],
+    ) -> bool {
+        match &mut entry.app {
+            App::Http(_) => self.http(entry, dir, meta, data),
+            App::Tls(_) => self.tls(entry, dir, meta, data),
+            App::DnsTcp(framers) => {
+                let framer = &mut framers[dir.index()];
+                framer.push(data);
+                let mut msgs = Vec::new();
+                while let Some(m) = framer.next_message() {
+                    msgs.push(m);
+                }
+                for m in msgs {
+                    match dns::parse_message(&m) {
+                        Ok(msg) => self.dns(entry, dir, meta, &msg),
+                        Err(_) => self.counters.dns_parse_errors += 1,
+                    }
+                }
+                true
+            }
+            App::Detecting(_) | App::None => false,
+        }
+    }
+
+    fn tls(&mut self, entry: &mut FlowEntry, dir: Direction, meta: PktMeta, data: &[u8]) -> bool {
+        let App::Tls(state) = &mut entry.app else {
+            return false;
+        };
+        let reader = &mut state.readers[dir.index()];
+        if reader.push(data).is_err() {
+            self.counters.tls_parse_errors += 1;
+            return false;
+        }
+        let mut msgs = Vec::new();
+        while let Some(m) = reader.next_message() {
+            msgs.push(m);
+        }
+        let reader_done = reader.done();
+        let mut wants = !reader_done;
+        for (ty, body) in msgs {
+            match (dir, ty) {
+                (Direction::ToServer, 1) => match tls::parse_client_hello(&body) {
+                    Ok(ch) => {
+                        let ja3 = tls::ja3_string(&ch);
+                        let ja3_hash = tls::md5_hex(&ja3);
+                        let ja4 = tls::ja4(&ch, tls::Transport::Tcp);
+                        let App::Tls(state) = &mut entry.app else {
+                            return false;
+                        };
+                        state.client_seen = true;
+                        state.event = eve::TlsEvent {
+                            sni: ch.sni.clone(),
+                            version: tls::version_name(
+                                ch.supported_versions
+                                    .iter()
+                                    .copied()
+                                    .filter(|v| !tls::is_grease(*v))
+                                    .max()
+                                    .unwrap_or(ch.legacy_version),
+                            ),
+                            ja3: Some(eve::Fingerprint {
+                                hash: ja3_hash,
+                                string: ja3,
+                            }),
+                            ja3s: None,
+                            ja4: Some(ja4),
+                            client_alpns: ch.alpn.clone(),
+                        };
+                        let ev = state.event.clone();
+                        if !self.tables.is_empty() {
+                            let mut hits = Vec::new();
+                            if let Some(sni) = &ev.sni {
+                                hits.extend(self.tables.match_domain(sni).map(|i| (i, "tls.sni")));
+                            }
+                            if let Some(j) = &ev.ja3 {
+                                hits.extend(
+                                    self.tables.match_ja3(&j.hash).map(|i| (i, "tls.ja3.hash")),
+                                );
+                            }
+                            if let Some(j) = &ev.ja4 {
+                                hits.extend(self.tables.match_ja4(j).map(|i| (i, "tls.ja4")));
+                            }
+                            for (id, field) in hits {
+                                self.alert(entry, dir, meta, id, field, AppRef::Tls(&ev));
+                            }
+                        }
+                        wants = false;
+                    }
+                    Err(_) => {
+                        self.counters.tls_parse_errors += 1;
+                        wants = false;
+                    }
+                },
+                (Direction::ToClient, 2) => match tls::parse_server_hello(&body) {
+                    Ok(sh) => {
+                        let ja3s = tls::ja3s_string(&sh);
+                        let hash = tls::md5_hex(&ja3s);
+                        let App::Tls(state) = &mut entry.app else {
+                            return false;
+                        };
+                        state.event.version =
+                            tls::version_name(sh.selected_version.unwrap_or(sh.legacy_version));
+                        state.event.ja3s = Some(eve::Fingerprint {
+                            hash: hash.clone(),
+                            string: ja3s,
+                        });
+                        let ev = state.event.clone();
+                        if let Some(id) = self.tables.match_ja3s(&hash) {
+                            self.alert(entry, dir, meta, id, "tls.ja3s.hash", AppRef::Tls(&ev));
+                        }
+                        let App::Tls(state) = &mut entry.app else {
+                            return false;
+                        };
+                        if !state.logged {
+                            state.logged = true;
+                            let header = self.header(
+                                entry,
+                                EventType::Tls,
+                                Some(Direction::ToServer),
+                                meta.ts,
+                                Some(meta.pcap_cnt),
+                            );
+                            self.write_event(EventType::Tls, header, TlsBody { tls: &ev });
+                        }
+                        wants = false;
+                    }
+                    Err(_) => {
+                        self.counters.tls_parse_errors += 1;
+                        wants = false;
+                    }
+                },
+                _ => {}
+            }
+        }
+        wants
+    }
+
+    fn http(&mut self, entry: &mut FlowEntry, dir: Direction, meta: PktMeta, data: &[u8]) -> bool {
+        let i = dir.index();
+        let App::Http(h) = &mut entry.app else {
+            return false;
+        };
+        // A head left incomplete by the previous segment continues in its buffer.
+        let owned;
+        let mut data = if h.bufs[i].is_empty() {
+            data
+        } else {
+            h.bufs[i].extend_from_slice(data);
+            owned = std::mem::take(&mut h.bufs[i]);
+            owned.as_slice()
+        };
+        loop {
+            let App::Http(h) = &mut entry.app else {
+                return false;
+            };
+            // Bodies are skipped, never buffered.
+            if let Some(skipper) = h.bodies[i].as_mut() {
+                let (n, done) = skipper.consume(data);
+                let n = n.min(data.len());
+                data = &data[n..];
+                if dir == Direction::ToClient {
+                    if let Some(tx) = h.open_response.and_then(|t| h.txs.get_mut(t)) {
+                        tx.event.length += n as u64;
+                    }
+                }
+                if !done {
+                    return true;
+                }
+                h.bodies[i] = None;
+                if dir == Direction::ToClient {
+                    if let Some(tx) = h.open_response.take().and_then(|t| h.txs.remove(t)) {
+                        self.log_http(entry, tx, meta.ts);
+                    }
+                }
+                continue;
+            }
+            if data.is_empty() {
+                return true;
+            }
+            let parsed = if dir == Direction::ToServer {
+                match http::parse_request_head(data) {
+                    http::Parse::Incomplete => None,
+                    http::Parse::Done { value, consumed } => Some(Ok((Ok(value), consumed))),
+                    http::Parse::Invalid { .. } => Some(Err(())),
+                }
+            } else {
+                match http::parse_response_head(data) {
+                    http::Parse::Incomplete => None,
+                    http::Parse::Done { value, consumed } => Some(Ok((Err(value), consumed))),
+                    http::Parse::Invalid { .. } => Some(Err(())),
+                }
+            };
+            match parsed {
+                None => {
+                    h.bufs[i].extend_from_slice(data);
+                    return true;
+                }
+                Some(Err(())) => {
+                    self.counters.http_parse_errors += 1;
+                    return false;
+                }
+                Some(Ok((msg, consumed))) => {
+                    data = data.get(consumed..).unwrap_or_default();
+                    match msg {
+                        Ok(req) => self.on_request(entry, meta, req),
+                        Err(resp) => self.on_response(entry, resp),
+                    }
+                }
+            }
+        }
+    }
+
+    fn on_request(&mut self, entry: &mut FlowEntry, meta: PktMeta, req: http::HttpRequest) {
+        let App::Http(h) = &mut entry.app else { return };
+        h.bodies[0] = Some(http::BodySkipper::for_request(&req));
+        let hostname = req.hostname();
+        let port = req.port();
+        let event = eve::HttpEvent {
+            hostname: hostname.clone(),
+            http_port: port,
+            url: req.uri.clone(),
+            http_user_agent: req.user_agent.clone(),
+            http_content_type: None,
+            http_refer: req.referer.clone(),
+            http_method: req.method.clone(),
+            protocol: req.protocol.clone(),
+            status: None,
+            length: 0,
+        };
+        if !self.tables.is_empty() {
+            let mut hits = Vec::new();
+            if let Some(host) = &hostname {
+                hits.extend(self.tables.match_domain(host).map(|i| (i, "http.hostname")));
+                if let Some(key) = url_key(host, port, &req.uri) {
+                    hits.extend(self.tables.match_url(&key).map(|i| (i, "http.url")));
+                }
+            }
+            for (id, field) in hits {
+                self.alert(
+                    entry,
+                    Direction::ToServer,
+                    meta,
+                    id,
+                    field,
+                    AppRef::Http(&event),
+                );
+            }
+        }
+        let App::Http(h) = &mut entry.app else { return };
+        if h.txs.len() < MAX_HTTP_TXS {
+            h.txs.push_back(HttpTx {
+                event,
+                request_cnt: meta.pcap_cnt,
+                response_seen: false,
+            });
+        }
+    }
+
+    fn on_response(&mut self, entry: &mut FlowEntry, resp: http::HttpResponse) {
+        let App::Http(h) = &mut entry.app else { return };
+        if resp.status / 100 == 1 {
+            return; // interim response; the final one follows
+        }
+        let Some(t) = h.txs.iter().position(|tx| !tx.response_seen) else {
+            return;
+        };
+        let tx = &mut h.txs[t];
+        tx.response_seen = true;
+        tx.event.status = Some(resp.status);
+        tx.event.http_content_type = resp.content_type.clone();
+        let skipper = http::BodySkipper::for_response(&resp, &tx.event.http_method);
+        h.bodies[1] = Some(skipper);
+        h.open_response = Some(t);
+    }
+
+    fn log_http(&mut self, entry: &mut FlowEntry, tx: HttpTx, ts: Timestamp) {
+        let header = self.header(
+            entry,
+            EventType::Http,
+            Some(Direction::ToServer),
+            ts,
+            Some(tx.request_cnt),
+        );
+        self.write_event(EventType::Http, header, HttpBody { http: &tx.event });
+    }
+}
+
+#[derive(Serialize)]
+struct DnsBody<'a> {
+    dns: &'a eve::DnsEvent,
+}
+#[derive(Serialize)]
+struct TlsBody<'a> {
+    tls: &'a eve::TlsEvent,
+}
+#[derive(Serialize)]
+struct HttpBody<'a> {
+    http: &'a eve::HttpEvent,
+}
+
+fn is_dns_port(a: u16, b: u16) -> bool {
+    // 5353: mDNS, 5355: LLMNR — same wire format.
+    [a, b].iter().any(|p| matches!(p, 53 | 5353 | 5355))
+}
+
+fn dns_event(msg: &dns::DnsMessage) -> eve::DnsEvent {
+    let f = msg.flags;
+    let answer = |r: &dns::DnsRecord| eve::DnsAnswerEvent {
+        rrname: r.rrname.clone(),
+        rrtype: dns::rrtype_name(r.rrtype).into_owned(),
+        ttl: r.ttl,
+        rdata: rdata_string(&r.rdata),
+    };
+    eve::DnsEvent {
+        version: 3,
+        kind: if msg.is_response {
+            "response"
+        } else {
+            "request"
+        },
+        id: msg.id,
+        flags: format!("{f:x}"),
+        qr: f & 0x8000 != 0,
+        aa: f & 0x0400 != 0,
+        tc: f & 0x0200 != 0,
+        rd: f & 0x0100 != 0,
+        ra: f & 0x0080 != 0,
+        opcode: msg.opcode,
+        rcode: msg
+            .is_response
+            .then(|| dns::rcode_name(msg.rcode).into_owned()),
+        queries: msg
+            .queries
+            .iter()
+            .map(|q| eve::DnsQueryEvent {
+                rrname: q.rrname.clone(),
+                rrtype: dns::rrtype_name(q.rrtype).into_owned(),
+            })
+            .collect(),
+        answers: msg.answers.iter().map(answer).collect(),
+        authorities: msg.authorities.iter().map(answer).collect(),
+    }
+}
+
+fn rdata_string(r: &dns::RData) -> Option<String> {
+    Some(match r {
+        dns::RData::A(a) => a.to_string(),
+        dns::RData::Aaaa(a) => a.to_string(),
+        dns::RData::Name(n) => n.clone(),
+        dns::RData::Mx { exchange, .. } => exchange.clone(),
+        dns::RData::Txt(t) => t.join(""),
+        dns::RData::Soa { mname, .. } => mname.clone(),
+        dns::RData::Srv { target, .. } => target.clone(),
+        dns::RData::Other(_) => return None,
+    })
+}
+
+/// The canonical scheme-less URL key of a request, as URL indicators are stored.
+fn url_key(host: &str, port: Option<u16>, uri: &str) -> Option<String> {
+    let path = if uri.starts_with('/') {
+        uri.to_string()
+    } else if let Some(rest) = uri
+        .strip_prefix("http://")
+        .or_else(|| uri.strip_prefix("https://"))
+    {
+        rest.find('/')
+            .map(|i| rest[i..].to_string())
+            .unwrap_or_else(|| "/".to_string())
+    } else {
+        return None; // CONNECT authority form or '*'
+    };
+    let raw = match port {
+        Some(p) if p != 80 => format!("http://{host}:{p}{path}"),
+        _ => format!("http://{host}{path}"),
+    };
+    vigil_intel::normalize::url(&raw).ok()
+}
+
+/// A stable signature id for an indicator, in a range no public ruleset uses.
+pub fn indicator_sid(kind: &str, value: &str) -> u32 {
+    let mut h: u32 = 0x811c_9dc5;
+    for b in kind.bytes().chain([b':']).chain(value.bytes()) {
+        h ^= u32::from(b);
+        h = h.wrapping_mul(0x0100_0193);
+    }
+    2_000_000_000 + h % 100_000_000
+}

@@ -1,0 +1,19 @@
+//! Vigil's edge detection engine.
+//!
+//! Data flow of one packet: [`pcap`] reads a record → [`decode`] walks link, network and
+//! transport headers ([`frag`] reassembles IPv4 fragments) → [`engine`] shards by flow hash →
+//! [`flow`] finds the bidirectional flow → [`reassembly`] orders TCP payload → [`app`] parses
+//! DNS, HTTP and TLS → [`tables`] matches indicators → [`eve`] writes events.
+#![forbid(unsafe_code)]
+
+pub mod app;
+pub mod decode;
+pub mod engine;
+pub mod eve;
+pub mod flow;
+pub mod frag;
+pub mod fuzzing;
+pub mod pcap;
+pub mod reassembly;
+pub mod synth;
+pub mod tables;

@@ -1,0 +1,426 @@
+//! Threat-intelligence formats and normalisation.
+//!
+//! Loads indicator feeds into [`vigil_model::Indicator`]s with canonical values:
+//!
+//! * [`stix`] — STIX 2.0/2.1 bundles (patterns of `indicator` objects via [`pattern`], and
+//!   cyber-observable objects);
+//! * [`list`] — plain lists (one value per line, hosts files, `value;comment`, TSV);
+//! * [`csvfeed`] — CSV with a header (including MISP CSV exports);
+//! * [`normalize`] — the canonical forms and type detection shared by all of them.
+//!
+//! Loading never panics. Problems with single records (a bad line, an invalid pattern) become
+//! [`Skipped`] records on the [`Feed`]; only problems with the file as a whole (unreadable,
+//! malformed JSON, a CSV without a value column, an unknown `#type:` directive) are errors —
+//! unless [`LoadOptions::strict`] is set, in which case the first skipped record is an error too.
+#![forbid(unsafe_code)]
+
+pub mod csvfeed;
+pub mod list;
+pub mod normalize;
+pub mod pattern;
+pub mod stix;
+
+use std::fmt;
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use vigil_model::{Confidence, Indicator};
+
+pub use normalize::{classify, normalize, NormError};
+pub use pattern::{Atom, Pattern, PatternError};
+
+/// Input format of a feed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Format {
+    /// By extension: `.json` → STIX, `.csv` → CSV; anything else is sniffed: a first
+    /// non-whitespace byte of `{` or `[` means STIX, otherwise a text list.
+    #[default]
+    Auto,
+    Stix,
+    Csv,
+    Text,
+}
+
+/// How to load a feed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LoadOptions {
+    pub format: Format,
+    /// The `source` recorded on every indicator; default: the file name.
+    pub source: Option<String>,
+    /// Confidence for indicators whose record has none; default 50.
+    pub default_confidence: Confidence,
+    /// Turn the first skipped record into an error.
+    pub strict: bool,
+}
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        LoadOptions {
+            format: Format::Auto,
+            source: None,
+            default_confidence: Confidence::new(50),
+            strict: false,
+        }
+    }
+}
+
+/// The result of loading one file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Feed {
+    pub source: String,
+    pub path: PathBuf,
+    pub indicators: Vec<Indicator>,
+    /// Records that could not be used, with where and why.
+    pub skipped: Vec<Skipped>,
+    /// Records deliberately not turned into indicators and not worth a message: STIX objects of
+    /// other types, revoked indicators, non-STIX pattern types, `file` objects without a
+    /// supported hash, MISP attributes with `to_ids` false, hosts-file boilerplate
+    /// (`127.0.0.1 localhost`).
+    pub ignored: usize,
+}
+
+/// A record that was not turned into indicators.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Skipped {
+    /// `file:line` for line-based formats, `file: objects[3].pattern` for STIX.
+    pub location: String,
+    pub reason: String,
+}
+
+impl fmt::Display for Skipped {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.location, self.reason)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum IntelError {
+    #[error("cannot read {}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{}:{line}:{column}: invalid json: {message}", path.display())]
+    Json {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error("{}:{line}: {message}", path.display())]
+    Csv {
+        path: PathBuf,
+        line: u64,
+        message: String,
+    },
+    /// A problem with the file as a whole at a location (`file:line`), such as an unknown
+    /// `#type:` directive in a list.
+    #[error("{location}: {message}")]
+    Format { location: String, message: String },
+    /// An invalid STIX pattern in strict mode.
+    #[error("{location}: {source}")]
+    Pattern {
+        location: String,
+        #[source]
+        source: PatternError,
+    },
+    /// The first skipped record, in strict mode.
+    #[error("{location}: {reason} (strict mode)")]
+    Strict { location: String, reason: String },
+}
+
+/// Collects the output of one file and applies the strict option.
+pub(crate) struct FeedBuilder {
+    pub feed: Feed,
+    pub strict: bool,
+}
+
+impl FeedBuilder {
+    pub(crate) fn new(name: &str, opts: &LoadOptions) -> Self {
+        let source = opts.source.clone().unwrap_or_else(|| {
+            Path::new(name)
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| name.to_string())
+        });
+        FeedBuilder {
+            feed: Feed {
+                source,
+                path: PathBuf::from(name),
+                indicators: Vec::new(),
+                skipped: Vec::new(),
+                ignored: 0,
+            },
+            strict: opts.strict,
+        }
+    }
+
+    /// Records a skipped record; in strict mode returns it as an error instead.
+    pub(crate) fn skip(&mut self, location: String, reason: String) -> Result<(), IntelError> {
+        if self.strict {
+            return Err(IntelError::Strict { location, reason });
+        }
+        self.feed.skipped.push(Skipped { location, reason });
+        Ok(())
+    }
+}
+
+/// Strips a UTF-8 byte-order mark.
+pub(crate) fn strip_bom(data: &[u8]) -> &[u8] {
+    data.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(data)
+}
+
+/// Loads a file, or every feed file under a directory (recursively, in sorted order). In
+/// directories, hidden entries, `LICENSE*`, `README*`, `*.md`, and files that are not feeds
+/// (`.rules`, `.yaml`/`.yml`, `.pcap`/`.pcapng`, `.gz`, `.zip`, `.g4`) are skipped; a file named
+/// explicitly is always loaded.
+pub fn load_path(path: &Path, opts: &LoadOptions) -> Result<Vec<Feed>, IntelError> {
+    let meta = fs::metadata(path).map_err(|source| IntelError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    if meta.is_dir() {
+        let mut files = Vec::new();
+        walk(path, &mut files, 0)?;
+        files.iter().map(|f| load_file(f, opts)).collect()
+    } else {
+        Ok(vec![load_file(path, opts)?])
+    }
+}
+
+const MAX_WALK_DEPTH: usize = 32;
+
+fn is_feed_file_name(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    if lower.starts_with('.') || lower.starts_with("license") || lower.starts_with("readme") {
+        return false;
+    }
+    let ext = Path::new(&lower)
+        .extension()
+        .map(|e| e.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    !matches!(
+        ext.as_str(),
+        "md" | "rules" | "yaml" | "yml" | "pcap" | "pcapng" | "gz" | "zip" | "g4"
+    )
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>, depth: usize) -> Result<(), IntelError> {
+    if depth > MAX_WALK_DEPTH {
+        return Ok(());
+    }
+    let io = |source| IntelError::Io {
+        path: dir.to_path_buf(),
+        source,
+    };
+    let mut entries = Vec::new();
+    for e in fs::read_dir(dir).map_err(io)? {
+        entries.push(e.map_err(io)?);
+    }
+    entries.sort_by_key(|e| e.file_name());
+    for e in entries {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') {
+            continue;
+        }
+        let p = e.path();
+        let ft = e.file_type().map_err(|source| IntelError::Io {
+            path: p.clone(),
+            source,
+        })?;
+        if ft.is_dir() {
+            walk(&p, out, depth + 1)?;
+        } else if is_feed_file_name(&name) && (ft.is_file() || p.is_file()) {
+            // Symlinks to files are followed; symlinks to directories are not (no cycles).
+            out.push(p);
+        }
+    }
+    Ok(())
+}
+
+fn load_file(path: &Path, opts: &LoadOptions) -> Result<Feed, IntelError> {
+    let data = fs::read(path).map_err(|source| IntelError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let name = path.display().to_string();
+    let mut feed = load_bytes(&name, &data, opts)?;
+    feed.path = path.to_path_buf();
+    tracing::debug!(
+        path = %name,
+        indicators = feed.indicators.len(),
+        skipped = feed.skipped.len(),
+        ignored = feed.ignored,
+        "loaded feed"
+    );
+    Ok(feed)
+}
+
+/// Loads a feed from a reader (stdin, tests); `name` is used for locations, the default source
+/// and format detection by extension.
+pub fn load_reader(name: &str, mut r: impl Read, opts: &LoadOptions) -> Result<Feed, IntelError> {
+    let mut data = Vec::new();
+    r.read_to_end(&mut data).map_err(|source| IntelError::Io {
+        path: PathBuf::from(name),
+        source,
+    })?;
+    load_bytes(name, &data, opts)
+}
+
+/// Loads a feed held in memory.
+pub fn load_bytes(name: &str, data: &[u8], opts: &LoadOptions) -> Result<Feed, IntelError> {
+    match detect_format(name, data, opts.format) {
+        Format::Stix => stix::parse(name, data, opts),
+        Format::Csv => csvfeed::parse(name, data, opts),
+        Format::Text | Format::Auto => list::parse(name, data, opts),
+    }
+}
+
+/// Resolves [`Format::Auto`] for a file name and its content.
+pub fn detect_format(name: &str, data: &[u8], format: Format) -> Format {
+    if format != Format::Auto {
+        return format;
+    }
+    let ext = Path::new(name)
+        .extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    match ext.as_str() {
+        "json" => Format::Stix,
+        "csv" => Format::Csv,
+        _ => {
+            let first = strip_bom(data)
+                .iter()
+                .find(|b| !b.is_ascii_whitespace())
+                .copied();
+            if matches!(first, Some(b'{' | b'[')) {
+                Format::Stix
+            } else {
+                Format::Text
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vigil_model::IndicatorType as T;
+
+    #[test]
+    fn format_detection() {
+        assert_eq!(
+            detect_format("a.json", b"1.2.3.4", Format::Auto),
+            Format::Stix
+        );
+        assert_eq!(detect_format("a.CSV", b"", Format::Auto), Format::Csv);
+        assert_eq!(
+            detect_format("a.txt", b"\xEF\xBB\xBF  {", Format::Auto),
+            Format::Stix
+        );
+        assert_eq!(detect_format("-", b"\n[{}]", Format::Auto), Format::Stix);
+        assert_eq!(
+            detect_format("a.txt", b"1.2.3.4", Format::Auto),
+            Format::Text
+        );
+        assert_eq!(detect_format("a.json", b"{}", Format::Text), Format::Text);
+    }
+
+    #[test]
+    fn load_reader_auto_detects_each_format() {
+        let o = LoadOptions::default();
+        let f = load_reader("x.txt", &b"1.2.3.4\nevil.com\n"[..], &o).unwrap();
+        assert_eq!(f.indicators.len(), 2);
+        assert_eq!(f.source, "x.txt");
+        let f = load_reader("x.csv", &b"value\n1.2.3.4\n"[..], &o).unwrap();
+        assert_eq!(f.indicators[0].kind, T::Ip);
+        let f = load_reader(
+            "stdin",
+            &br#"{"type":"ipv4-addr","id":"ipv4-addr--1","value":"1.2.3.4"}"#[..],
+            &o,
+        )
+        .unwrap();
+        assert_eq!(f.indicators[0].id.as_deref(), Some("ipv4-addr--1"));
+    }
+
+    #[test]
+    fn strict_turns_the_first_skip_into_an_error() {
+        let o = LoadOptions {
+            strict: true,
+            source: Some("feed-x".into()),
+            ..LoadOptions::default()
+        };
+        let e = load_reader("x.txt", &b"1.2.3.4\nnot a value\n"[..], &o).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "x.txt:2: unrecognised indicator \"not\": not an ip, cidr, url, domain, md5/sha1/sha256 hash or ja4 (strict mode)"
+        );
+        let f = load_reader("x.txt", &b"1.2.3.4\n"[..], &o).unwrap();
+        assert_eq!(f.indicators[0].source, "feed-x");
+    }
+
+    #[test]
+    fn load_path_walks_directories_in_order_and_skips_non_feeds() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        fs::create_dir(d.join("sub")).unwrap();
+        fs::create_dir(d.join(".git")).unwrap();
+        fs::write(d.join("b.txt"), "2.2.2.2\n").unwrap();
+        fs::write(d.join("a.csv"), "ip\n1.1.1.1\n").unwrap();
+        fs::write(
+            d.join("sub/c.json"),
+            r#"[{"type":"domain-name","value":"c.example"}]"#,
+        )
+        .unwrap();
+        fs::write(d.join(".hidden.txt"), "3.3.3.3\n").unwrap();
+        fs::write(d.join(".git/x.txt"), "3.3.3.3\n").unwrap();
+        fs::write(d.join("README.txt"), "docs\n").unwrap();
+        fs::write(d.join("LICENSE-CC0"), "text\n").unwrap();
+        fs::write(d.join("notes.md"), "text\n").unwrap();
+        fs::write(d.join("x.rules"), "alert ip any any -> any any (sid:1;)\n").unwrap();
+        let feeds = load_path(d, &LoadOptions::default()).unwrap();
+        let names: Vec<_> = feeds.iter().map(|f| f.source.as_str()).collect();
+        assert_eq!(names, ["a.csv", "b.txt", "c.json"]);
+        assert_eq!(feeds[2].path, d.join("sub/c.json"));
+        assert_eq!(feeds[2].indicators[0].value, "c.example");
+        assert!(feeds.iter().all(|f| f.skipped.is_empty()));
+        // An explicit file is loaded whatever its name.
+        let f = load_path(&d.join("README.txt"), &LoadOptions::default()).unwrap();
+        assert_eq!(f[0].skipped.len(), 1);
+        let e = load_path(&d.join("missing"), &LoadOptions::default()).unwrap_err();
+        assert!(e.to_string().starts_with("cannot read "), "{e}");
+    }
+
+    /// The shared feed snapshots load as a directory: only the eight `.txt` lists are feeds
+    /// (LICENSE*, README*, *.md and the `.rules` files are skipped), and nothing is skipped.
+    #[test]
+    fn shared_feed_directory_loads() {
+        let root = Path::new("/work/shared/data/ioc-feeds");
+        if !root.exists() {
+            return;
+        }
+        let feeds = load_path(root, &LoadOptions::default()).unwrap();
+        let names: Vec<_> = feeds.iter().map(|f| f.source.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "ipsum.txt",
+                "c2-iocs.txt",
+                "hash-iocs.txt",
+                "ips.txt",
+                "urlhaus-filter-domains-online.txt",
+                "urlhaus-filter-domains.txt",
+                "urlhaus-filter-hosts-online.txt",
+                "urlhaus-filter-hosts.txt",
+            ]
+        );
+        let total: usize = feeds.iter().map(|f| f.indicators.len()).sum();
+        assert_eq!(
+            total,
+            120_430 + 1_844 + 3_224 + 19_863 + 2_853 + 25_768 + 619 + 2_689
+        );
+        assert!(feeds.iter().all(|f| f.skipped.is_empty()));
+    }
+}

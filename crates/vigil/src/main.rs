@@ -1,0 +1,453 @@
+//! `vigil`: the command-line interface. Parsing arguments and printing results only; the work
+//! happens in the library crates.
+#![forbid(unsafe_code)]
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::io::{self, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Instant;
+use vigil_detect::engine::{self, Input, ScanConfig, ScanReport};
+use vigil_detect::eve::EventTypes;
+use vigil_detect::tables::{IndicatorTables, TablesBuilder};
+use vigil_model::Confidence;
+
+/// Vigil: threat detection at the edge and a global threat-intelligence network.
+#[derive(Parser)]
+#[command(
+    name = "vigil",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
+struct Cli {
+    /// More log output on stderr (-v info, -vv debug). VIGIL_LOG overrides, e.g. VIGIL_LOG=debug.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Inspect captures against threat-intel indicators; write Suricata EVE JSON.
+    ///
+    /// Reads pcap and pcapng files (also directories, and - for stdin), follows flows, parses
+    /// DNS, HTTP and TLS, and matches IPs, domains, URLs, SNIs, JA3/JA4 and hashes against the
+    /// indicators given with --intel. Output is one EVE JSON event per line (alert, dns, tls,
+    /// http, flow, stats), byte-identical whatever --threads is.
+    ///
+    /// Exit status: 0 when the scan completed (alerts or not), 2 for usage errors or unreadable
+    /// input.
+    ///
+    /// Examples:
+    ///   vigil scan --intel samples/intel samples/pcaps/sample.pcap
+    ///   vigil scan --intel feed.json --format table capture.pcapng
+    ///   tcpdump -w - | vigil scan --intel ips.txt --eve-types alert -
+    #[command(verbatim_doc_comment)]
+    Scan(ScanArgs),
+    /// Benchmark helpers: build reproducible large inputs.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Args)]
+struct ScanArgs {
+    /// Indicator file or directory (STIX 2.1 JSON, CSV with header, or a plain list). Repeatable.
+    #[arg(long, value_name = "PATH")]
+    intel: Vec<PathBuf>,
+    /// Confidence (0-100) for indicators whose feed gives none.
+    #[arg(long, value_name = "N", default_value_t = 50, value_parser = clap::value_parser!(u8).range(0..=100))]
+    intel_confidence: u8,
+    /// Refuse feeds with unparseable records instead of skipping them.
+    #[arg(long)]
+    strict: bool,
+    /// Suricata rule file (not yet supported; reserved).
+    #[arg(long, value_name = "FILE")]
+    rules: Vec<PathBuf>,
+    /// suricata.yaml for rule variables (not yet supported; reserved).
+    #[arg(long, value_name = "FILE")]
+    suricata_config: Option<PathBuf>,
+    /// Output format: EVE JSON lines, or a summary table for people.
+    #[arg(long, value_enum, default_value_t = Format::Eve)]
+    format: Format,
+    /// Write output here instead of stdout.
+    #[arg(short, long, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Worker threads (flows are sharded by hash). Default: one per CPU.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
+    threads: Option<u16>,
+    /// Print packets, bytes, flows, alerts, skipped and packets/s to stderr at the end.
+    #[arg(long)]
+    stats: bool,
+    /// Only write these EVE event types (comma-separated: alert,dns,tls,http,flow,stats).
+    #[arg(long, value_name = "LIST", value_parser = parse_event_types)]
+    eve_types: Option<EventTypes>,
+    /// Maximum flows tracked at once; the longest-idle flows are evicted beyond it.
+    #[arg(long, value_name = "N", default_value_t = 262_144)]
+    max_flows: usize,
+    /// Captures: pcap or pcapng files, directories (searched recursively), or - for stdin.
+    #[arg(required = true, value_name = "INPUT")]
+    inputs: Vec<PathBuf>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Format {
+    Eve,
+    Table,
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Concatenate Ethernet pcaps COPIES times with shifted addresses into one large capture.
+    MakeCapture {
+        /// Output pcap.
+        #[arg(short, long)]
+        output: PathBuf,
+        /// How many shifted copies of the inputs to write.
+        #[arg(long, default_value_t = 100)]
+        copies: u32,
+        /// pcap files or directories to take packets from.
+        #[arg(required = true)]
+        inputs: Vec<PathBuf>,
+    },
+    /// Write N deterministic mixed indicators (IPs, CIDRs, domains, URLs, hashes, JA4), one per line.
+    MakeIntel {
+        #[arg(short, long)]
+        output: PathBuf,
+        #[arg(long, default_value_t = 1_000_000)]
+        count: usize,
+    },
+}
+
+fn parse_event_types(s: &str) -> Result<EventTypes, String> {
+    EventTypes::parse_list(s).map_err(|e| e.to_string())
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.verbose);
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn init_logging(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("VIGIL_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(io::stderr)
+        .with_target(false)
+        .init();
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::Scan(args) => scan(args),
+        Command::Bench(BenchCommand::MakeCapture {
+            output,
+            copies,
+            inputs,
+        }) => {
+            let files = expand_inputs(&inputs)?;
+            let files: Vec<PathBuf> = files
+                .into_iter()
+                .filter_map(|i| match i {
+                    Input::File(p) => Some(p),
+                    Input::Stdin => None,
+                })
+                .collect();
+            let out = std::fs::File::create(&output)
+                .with_context(|| format!("cannot create {}", output.display()))?;
+            let (packets, bytes) = vigil_detect::synth::concatenate_shifted(&files, copies, out)
+                .context("building the capture")?;
+            eprintln!(
+                "wrote {}: {packets} packets, {:.1} MB from {} files x {copies} copies",
+                output.display(),
+                bytes as f64 / 1e6,
+                files.len()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench(BenchCommand::MakeIntel { output, count }) => {
+            let out = std::fs::File::create(&output)
+                .with_context(|| format!("cannot create {}", output.display()))?;
+            let mut out = io::BufWriter::new(out);
+            vigil_detect::synth::mixed_indicator_list(count, &mut out)?;
+            out.flush()?;
+            eprintln!("wrote {} indicators to {}", count, output.display());
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn scan(args: ScanArgs) -> Result<ExitCode> {
+    if !args.rules.is_empty() || args.suricata_config.is_some() {
+        bail!("--rules and --suricata-config are not supported yet: Suricata rule support is planned (issue 3); use --intel for indicators");
+    }
+    let started = Instant::now();
+    let (tables, load_secs) = load_intel(&args)?;
+    let inputs = expand_inputs(&args.inputs)?;
+    let total_bytes: u64 = inputs
+        .iter()
+        .filter_map(|i| match i {
+            Input::File(p) => std::fs::metadata(p).ok().map(|m| m.len()),
+            Input::Stdin => None,
+        })
+        .sum();
+
+    let threads = args.threads.map(usize::from).unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    });
+    let mut cfg = ScanConfig {
+        threads,
+        max_flows: args.max_flows,
+        ..ScanConfig::default()
+    };
+    if let Some(t) = args.eve_types {
+        cfg.event_types = t;
+    }
+    if args.format == Format::Table {
+        cfg.event_types = EventTypes::none();
+    }
+
+    let bar = progress_bar(total_bytes);
+    let progress = {
+        let bar = bar.clone();
+        move |b: u64| bar.set_position(b)
+    };
+    let scan_started = Instant::now();
+    let mut out: Box<dyn Write> = match (&args.output, args.format) {
+        (Some(p), Format::Eve) => Box::new(io::BufWriter::with_capacity(
+            1 << 20,
+            std::fs::File::create(p).with_context(|| format!("cannot create {}", p.display()))?,
+        )),
+        (None, Format::Eve) => Box::new(io::BufWriter::with_capacity(1 << 20, io::stdout().lock())),
+        (_, Format::Table) => Box::new(io::sink()),
+    };
+    let report = engine::scan(&inputs, &cfg, tables.clone(), &mut out, &progress)?;
+    drop(out);
+    bar.finish_and_clear();
+    let scan_secs = scan_started.elapsed().as_secs_f64();
+
+    let mut unreadable = false;
+    for e in &report.errors {
+        unreadable |= e.is_unreadable();
+        eprintln!("error: {e}");
+    }
+    if args.format == Format::Table {
+        let mut w: Box<dyn Write> = match &args.output {
+            Some(p) => Box::new(std::fs::File::create(p)?),
+            None => Box::new(io::stdout().lock()),
+        };
+        print_table(&mut w, &report, &tables, scan_secs)?;
+    }
+    if args.stats {
+        print_stats(
+            &report,
+            &tables,
+            load_secs,
+            scan_secs,
+            started.elapsed().as_secs_f64(),
+        );
+    }
+    Ok(if unreadable {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn progress_bar(total_bytes: u64) -> ProgressBar {
+    // Only for people: a terminal on stderr and enough input to be worth watching.
+    if !io::stderr().is_terminal() || total_bytes < 32 << 20 {
+        return ProgressBar::with_draw_target(Some(total_bytes), ProgressDrawTarget::hidden());
+    }
+    let bar = ProgressBar::new(total_bytes);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{spinner} scanning [{bar:40}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> "),
+    );
+    bar
+}
+
+fn load_intel(args: &ScanArgs) -> Result<(Arc<IndicatorTables>, f64)> {
+    let t0 = Instant::now();
+    let mut builder = TablesBuilder::new();
+    let opts = vigil_intel::LoadOptions {
+        default_confidence: Confidence::new(i64::from(args.intel_confidence)),
+        strict: args.strict,
+        ..Default::default()
+    };
+    for path in &args.intel {
+        let feeds = vigil_intel::load_path(path, &opts)
+            .with_context(|| format!("loading indicators from {}", path.display()))?;
+        for feed in feeds {
+            let mut rejected = 0usize;
+            for ind in &feed.indicators {
+                if let Err(e) = builder.add(ind) {
+                    rejected += 1;
+                    tracing::debug!(feed = %feed.source, error = %e, "indicator rejected");
+                }
+            }
+            if !feed.skipped.is_empty() || rejected > 0 {
+                let first = feed
+                    .skipped
+                    .first()
+                    .map(|s| format!(" (first: {}: {})", s.location, s.reason));
+                eprintln!(
+                    "warning: {}: skipped {} unusable records{}",
+                    feed.path.display(),
+                    feed.skipped.len() + rejected,
+                    first.unwrap_or_default()
+                );
+            }
+            tracing::info!(feed = %feed.source, indicators = feed.indicators.len(), "loaded feed");
+        }
+    }
+    let tables = builder.build();
+    Ok((Arc::new(tables), t0.elapsed().as_secs_f64()))
+}
+
+/// Files named on the command line, directories searched recursively in sorted order.
+fn expand_inputs(paths: &[PathBuf]) -> Result<Vec<Input>> {
+    let mut out = Vec::new();
+    for p in paths {
+        if p.as_os_str() == "-" {
+            out.push(Input::Stdin);
+        } else if p.is_dir() {
+            let mut files = Vec::new();
+            walk_captures(p, &mut files)
+                .with_context(|| format!("reading directory {}", p.display()))?;
+            if files.is_empty() {
+                bail!(
+                    "{}: no capture files (*.pcap, *.pcapng, *.cap) in directory",
+                    p.display()
+                );
+            }
+            out.extend(files.into_iter().map(Input::File));
+        } else {
+            // Missing files are reported by the scan as unreadable input, after the others ran.
+            out.push(Input::File(p.clone()));
+        }
+    }
+    Ok(out)
+}
+
+fn walk_captures(dir: &Path, out: &mut Vec<PathBuf>) -> io::Result<()> {
+    let mut entries: Vec<_> = std::fs::read_dir(dir)?.collect::<Result<_, _>>()?;
+    entries.sort_by_key(|e| e.file_name());
+    for e in entries {
+        let p = e.path();
+        if p.is_dir() {
+            walk_captures(&p, out)?;
+        } else if matches!(
+            p.extension()
+                .and_then(|x| x.to_str())
+                .map(|x| x.to_ascii_lowercase())
+                .as_deref(),
+            Some("pcap" | "pcapng" | "cap" | "dmp")
+        ) {
+            out.push(p);
+        }
+    }
+    Ok(())
+}
+
+fn peak_rss_mb() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}
+
+fn print_stats(r: &ScanReport, tables: &IndicatorTables, load: f64, scan: f64, total: f64) {
+    let c = &r.counters;
+    let pps = c.packets as f64 / scan.max(1e-9);
+    let mbps = c.bytes as f64 * 8.0 / 1e6 / scan.max(1e-9);
+    eprintln!("packets:    {}", c.packets);
+    eprintln!("bytes:      {}", c.bytes);
+    eprintln!("flows:      {}", c.flows);
+    eprintln!("alerts:     {}", c.alerts);
+    eprintln!(
+        "skipped:    {} (invalid {}, capture {}, fragments dropped {})",
+        c.skipped(),
+        c.invalid,
+        c.capture_skipped,
+        c.frag_dropped
+    );
+    eprintln!("evicted:    {} flows", c.flows_evicted);
+    eprintln!("indicators: {} loaded in {:.3} s", tables.len(), load);
+    eprintln!("scan time:  {scan:.3} s ({total:.3} s total)");
+    eprintln!("packets/s:  {pps:.0}");
+    eprintln!("Mbit/s:     {mbps:.1}");
+    if let Some(rss) = peak_rss_mb() {
+        eprintln!("peak RSS:   {rss:.1} MB");
+    }
+}
+
+fn print_table(
+    w: &mut dyn Write,
+    r: &ScanReport,
+    tables: &IndicatorTables,
+    secs: f64,
+) -> io::Result<()> {
+    let c = &r.counters;
+    writeln!(
+        w,
+        "Scanned {} packets ({:.1} MB), {} flows in {:.2} s; {} indicators loaded.",
+        c.packets,
+        c.bytes as f64 / 1e6,
+        c.flows,
+        secs,
+        tables.len()
+    )?;
+    writeln!(
+        w,
+        "App protocols: http {}, tls {}, dns {} (udp flows) + {} (tcp), unrecognised tcp {}.",
+        c.app_http, c.app_tls, c.app_dns_udp, c.app_dns_tcp, c.app_failed
+    )?;
+    if c.skipped() > 0 {
+        writeln!(w, "Skipped packets: {}.", c.skipped())?;
+    }
+    if r.alerts.is_empty() {
+        writeln!(w, "No alerts.")?;
+        return Ok(());
+    }
+    writeln!(w, "\n{} alerts:", c.alerts)?;
+    writeln!(
+        w,
+        "{:>7}  {:>3}  {:<18}  {:<50}  SOURCE",
+        "COUNT", "SEV", "FIELD", "SIGNATURE"
+    )?;
+    for a in &r.alerts {
+        let mut sig = a.signature.clone();
+        if sig.chars().count() > 50 {
+            sig = sig.chars().take(49).collect::<String>() + "…";
+        }
+        writeln!(
+            w,
+            "{:>7}  {:>3}  {:<18}  {:<50}  {}",
+            a.count, a.severity, a.matched_field, sig, a.source
+        )?;
+    }
+    Ok(())
+}
