@@ -343,7 +343,7 @@ fn read_inputs(
             },
             Input::Stdin => Box::new(io::stdin().lock()),
         };
-        let mut cap = match CaptureReader::new(io::BufReader::with_capacity(1 << 20, reader)) {
+        let mut cap = match CaptureReader::new(reader) {
             Ok(r) => r,
             Err(source) => {
                 report.errors.push(ScanError::Capture {
@@ -472,10 +472,7 @@ impl InlineSink<'_> {
         Ok(())
     }
 
-    fn finish(
-        mut self,
-        end_cnt: u64,
-    ) -> io::Result<(Counters, BTreeMap<(u32, &'static str), AlertTally>)> {
+    fn finish(mut self, end_cnt: u64) -> io::Result<Finished> {
         self.worker.finish(end_cnt);
         self.flush()?;
         Ok((self.worker.counters, self.worker.tallies))
@@ -522,6 +519,9 @@ enum Job {
 
 struct ChunkOut {
     events: EventBuf,
+    /// The emptied batch, handed back so the reader reuses its buffers instead of allocating
+    /// (and page-faulting) a megabyte per chunk.
+    spare: Option<Batch>,
     finished: Option<Finished>,
 }
 
@@ -535,6 +535,7 @@ struct ThreadedSink<'o> {
     in_flight: usize,
     out: &'o mut dyn Write,
     finished: Finished,
+    spares: Vec<Vec<Batch>>,
 }
 
 /// Chunks a worker may run ahead of the merge; bounds memory on large captures.
@@ -556,12 +557,16 @@ impl<'o> ThreadedSink<'o> {
             let mut worker = Worker::new(w, threads, cfg, tables.clone());
             scope.spawn(move || {
                 for job in jrx {
+                    let mut spare = None;
                     let finished = match job {
-                        Job::Chunk { batch, tick } => {
+                        Job::Chunk { mut batch, tick } => {
                             worker.process_batch(&batch);
                             if let Some((cnt, now)) = tick {
                                 worker.tick(cnt, now);
                             }
+                            batch.data.clear();
+                            batch.pkts.clear();
+                            spare = Some(batch);
                             None
                         }
                         Job::Finish { end_cnt } => {
@@ -574,7 +579,15 @@ impl<'o> ThreadedSink<'o> {
                     };
                     let last = finished.is_some();
                     let events = std::mem::take(&mut worker.events);
-                    if rtx.send(ChunkOut { events, finished }).is_err() || last {
+                    if rtx
+                        .send(ChunkOut {
+                            events,
+                            spare,
+                            finished,
+                        })
+                        .is_err()
+                        || last
+                    {
                         return;
                     }
                 }
@@ -589,12 +602,14 @@ impl<'o> ThreadedSink<'o> {
             in_flight: 0,
             out,
             finished: Default::default(),
+            spares: (0..threads).map(|_| Vec::new()).collect(),
         }
     }
 
     fn send(&mut self, job: impl Fn(Batch) -> Job) -> io::Result<()> {
         for (w, tx) in self.jobs.iter().enumerate() {
-            let batch = std::mem::take(&mut self.batches[w]);
+            let next = self.spares[w].pop().unwrap_or_default();
+            let batch = std::mem::replace(&mut self.batches[w], next);
             tx.send(job(batch))
                 .map_err(|_| io::Error::other("worker stopped"))?;
         }
@@ -622,7 +637,10 @@ impl<'o> ThreadedSink<'o> {
         for (_, w, s, e) in all {
             self.out.write_all(&outs[w].events.buf[s..e])?;
         }
-        for o in outs {
+        for (w, o) in outs.into_iter().enumerate() {
+            if let Some(b) = o.spare {
+                self.spares[w].push(b);
+            }
             if let Some((c, t)) = o.finished {
                 self.finished.0.merge(&c);
                 for (k, v) in t {
@@ -793,7 +811,7 @@ impl Worker {
             emit,
             counters,
             tallies,
-            tables: &**tables,
+            tables,
             cfg: &*cfg,
         };
         let (sport, dport) = ports(d);
@@ -863,7 +881,7 @@ impl Worker {
                 emit,
                 counters,
                 tallies,
-                tables: &**tables,
+                tables,
                 cfg: &*cfg,
             };
             for f in expired {
@@ -897,7 +915,7 @@ impl Worker {
                 emit,
                 counters,
                 tallies,
-                tables: &**tables,
+                tables,
                 cfg: &*cfg,
             };
             for f in shard.flows.drain_all() {
@@ -1317,21 +1335,23 @@ impl Cx<'_> {
             buf.extend_from_slice(data);
             let probe = buf.as_slice();
             let dns_port = is_dns_port(entry.core.client_port, entry.core.server_port);
+            // The probes accept any prefix that could still match, so "no" is final while a
+            // short "yes" waits for a few more bytes.
+            let http_probe = match dir {
+                Direction::ToServer => http::looks_like_request(probe),
+                Direction::ToClient => http::looks_like_response(probe),
+            };
             let decided = if dns_port {
                 Some(AppProto::Dns)
             } else if tls::looks_like_tls(probe) {
-                Some(AppProto::Tls)
-            } else if dir == Direction::ToServer && http::looks_like_request(probe) {
-                Some(AppProto::Http)
-            } else if dir == Direction::ToClient && http::looks_like_response(probe) {
-                Some(AppProto::Http)
-            } else if probe.len() >= 8 || (dir == Direction::ToClient && !probe.is_empty()) {
-                Some(AppProto::Failed)
+                (probe.len() >= 5).then_some(AppProto::Tls)
+            } else if http_probe {
+                (probe.len() >= 8 || probe.contains(&b' ')).then_some(AppProto::Http)
             } else {
-                None
+                Some(AppProto::Failed)
             };
             let Some(proto) = decided else { return true };
-            let pending = std::mem::replace(bufs, [Vec::new(), Vec::new()]);
+            let pending = std::mem::take(bufs);
             entry.proto = proto;
             entry.app = match proto {
                 AppProto::Http => {

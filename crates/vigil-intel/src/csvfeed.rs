@@ -102,8 +102,18 @@ fn find(headers: &[String], names: &[&str]) -> Option<usize> {
 
 /// Parses a CSV feed held in memory. `name` is used in locations and as the default source.
 pub fn parse(name: &str, data: &[u8], opts: &LoadOptions) -> Result<Feed, IntelError> {
+    parse_with(name, data, opts, None)
+}
+
+/// [`parse`], handing indicators to `sink` when there is one.
+pub(crate) fn parse_with(
+    name: &str,
+    data: &[u8],
+    opts: &LoadOptions,
+    sink: Option<crate::IndicatorSink<'_>>,
+) -> Result<Feed, IntelError> {
     let data = strip_bom(data);
-    let mut out = FeedBuilder::new(name, opts);
+    let mut out = FeedBuilder::new(name, opts, sink);
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(true)
         .flexible(true)
@@ -164,7 +174,7 @@ pub fn parse(name: &str, data: &[u8], opts: &LoadOptions) -> Result<Feed, IntelE
         let line = rec.position().map_or(0, |p| p.line());
         let location = || format!("{name}:{line}");
         match row(&rec, &cols, opts, &out.feed.source) {
-            Ok(Some(ind)) => out.feed.indicators.push(ind),
+            Ok(Some(ind)) => out.push(ind),
             Ok(None) => out.feed.ignored += 1,
             Err(reason) => out.skip(location(), reason)?,
         }

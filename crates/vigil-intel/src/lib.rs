@@ -70,7 +70,10 @@ impl Default for LoadOptions {
 pub struct Feed {
     pub source: String,
     pub path: PathBuf,
+    /// The indicators, unless they were streamed to a sink ([`load_path_with`]).
     pub indicators: Vec<Indicator>,
+    /// How many indicators the feed produced (collected or streamed).
+    pub count: usize,
     /// Records that could not be used, with where and why.
     pub skipped: Vec<Skipped>,
     /// Records deliberately not turned into indicators and not worth a message: STIX objects of
@@ -131,14 +134,19 @@ pub enum IntelError {
     Strict { location: String, reason: String },
 }
 
-/// Collects the output of one file and applies the strict option.
-pub(crate) struct FeedBuilder {
+/// Receives indicators as they are parsed, so a large feed never sits in memory as a whole.
+pub type IndicatorSink<'s> = &'s mut dyn FnMut(Indicator);
+
+/// Collects the output of one file and applies the strict option. Indicators go to the sink
+/// when there is one, else into `feed.indicators`.
+pub(crate) struct FeedBuilder<'s> {
     pub feed: Feed,
     pub strict: bool,
+    sink: Option<IndicatorSink<'s>>,
 }
 
-impl FeedBuilder {
-    pub(crate) fn new(name: &str, opts: &LoadOptions) -> Self {
+impl<'s> FeedBuilder<'s> {
+    pub(crate) fn new(name: &str, opts: &LoadOptions, sink: Option<IndicatorSink<'s>>) -> Self {
         let source = opts.source.clone().unwrap_or_else(|| {
             Path::new(name)
                 .file_name()
@@ -150,11 +158,25 @@ impl FeedBuilder {
                 source,
                 path: PathBuf::from(name),
                 indicators: Vec::new(),
+                count: 0,
                 skipped: Vec::new(),
                 ignored: 0,
             },
             strict: opts.strict,
+            sink,
         }
+    }
+
+    pub(crate) fn push(&mut self, ind: Indicator) {
+        self.feed.count += 1;
+        match self.sink.as_mut() {
+            Some(sink) => sink(ind),
+            None => self.feed.indicators.push(ind),
+        }
+    }
+
+    pub(crate) fn is_streaming(&self) -> bool {
+        self.sink.is_some()
     }
 
     /// Records a skipped record; in strict mode returns it as an error instead.
@@ -167,6 +189,16 @@ impl FeedBuilder {
     }
 }
 
+/// The shared data folder (`shared/data`, beside the repository in CI and at /work/shared on
+/// developer machines), if present. Tests that read real feeds skip when it is absent.
+#[cfg(test)]
+pub(crate) fn shared_data() -> Option<PathBuf> {
+    let beside = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data");
+    [beside, PathBuf::from("/work/shared/data")]
+        .into_iter()
+        .find(|p| p.is_dir())
+}
+
 /// Strips a UTF-8 byte-order mark.
 pub(crate) fn strip_bom(data: &[u8]) -> &[u8] {
     data.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(data)
@@ -177,6 +209,25 @@ pub(crate) fn strip_bom(data: &[u8]) -> &[u8] {
 /// (`.rules`, `.yaml`/`.yml`, `.pcap`/`.pcapng`, `.gz`, `.zip`, `.g4`) are skipped; a file named
 /// explicitly is always loaded.
 pub fn load_path(path: &Path, opts: &LoadOptions) -> Result<Vec<Feed>, IntelError> {
+    load_path_inner(path, opts, None)
+}
+
+/// Like [`load_path`], but hands every indicator to `sink` as it is parsed instead of keeping
+/// it in [`Feed::indicators`]; the returned feeds carry counts and skipped records only. This
+/// is how a scanner loads millions of indicators without holding them twice.
+pub fn load_path_with(
+    path: &Path,
+    opts: &LoadOptions,
+    sink: &mut dyn FnMut(Indicator),
+) -> Result<Vec<Feed>, IntelError> {
+    load_path_inner(path, opts, Some(sink))
+}
+
+fn load_path_inner(
+    path: &Path,
+    opts: &LoadOptions,
+    mut sink: Option<IndicatorSink<'_>>,
+) -> Result<Vec<Feed>, IntelError> {
     let meta = fs::metadata(path).map_err(|source| IntelError::Io {
         path: path.to_path_buf(),
         source,
@@ -184,9 +235,17 @@ pub fn load_path(path: &Path, opts: &LoadOptions) -> Result<Vec<Feed>, IntelErro
     if meta.is_dir() {
         let mut files = Vec::new();
         walk(path, &mut files, 0)?;
-        files.iter().map(|f| load_file(f, opts)).collect()
+        let mut feeds = Vec::with_capacity(files.len());
+        for f in &files {
+            let reborrowed: Option<IndicatorSink<'_>> = match sink.as_mut() {
+                Some(s) => Some(&mut **s),
+                None => None,
+            };
+            feeds.push(load_file(f, opts, reborrowed)?);
+        }
+        Ok(feeds)
     } else {
-        Ok(vec![load_file(path, opts)?])
+        Ok(vec![load_file(path, opts, sink)?])
     }
 }
 
@@ -240,17 +299,21 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>, depth: usize) -> Result<(), IntelErr
     Ok(())
 }
 
-fn load_file(path: &Path, opts: &LoadOptions) -> Result<Feed, IntelError> {
+fn load_file(
+    path: &Path,
+    opts: &LoadOptions,
+    sink: Option<IndicatorSink<'_>>,
+) -> Result<Feed, IntelError> {
     let data = fs::read(path).map_err(|source| IntelError::Io {
         path: path.to_path_buf(),
         source,
     })?;
     let name = path.display().to_string();
-    let mut feed = load_bytes(&name, &data, opts)?;
+    let mut feed = parse_bytes(&name, &data, opts, sink)?;
     feed.path = path.to_path_buf();
     tracing::debug!(
         path = %name,
-        indicators = feed.indicators.len(),
+        indicators = feed.count,
         skipped = feed.skipped.len(),
         ignored = feed.ignored,
         "loaded feed"
@@ -271,10 +334,19 @@ pub fn load_reader(name: &str, mut r: impl Read, opts: &LoadOptions) -> Result<F
 
 /// Loads a feed held in memory.
 pub fn load_bytes(name: &str, data: &[u8], opts: &LoadOptions) -> Result<Feed, IntelError> {
+    parse_bytes(name, data, opts, None)
+}
+
+fn parse_bytes(
+    name: &str,
+    data: &[u8],
+    opts: &LoadOptions,
+    sink: Option<IndicatorSink<'_>>,
+) -> Result<Feed, IntelError> {
     match detect_format(name, data, opts.format) {
-        Format::Stix => stix::parse(name, data, opts),
-        Format::Csv => csvfeed::parse(name, data, opts),
-        Format::Text | Format::Auto => list::parse(name, data, opts),
+        Format::Stix => stix::parse_with(name, data, opts, sink),
+        Format::Csv => csvfeed::parse_with(name, data, opts, sink),
+        Format::Text | Format::Auto => list::parse_with(name, data, opts, sink),
     }
 }
 
@@ -397,11 +469,11 @@ mod tests {
     /// (LICENSE*, README*, *.md and the `.rules` files are skipped), and nothing is skipped.
     #[test]
     fn shared_feed_directory_loads() {
-        let root = Path::new("/work/shared/data/ioc-feeds");
-        if !root.exists() {
+        let Some(root) = shared_data().map(|d| d.join("ioc-feeds")) else {
+            eprintln!("shared data not found; skipping");
             return;
-        }
-        let feeds = load_path(root, &LoadOptions::default()).unwrap();
+        };
+        let feeds = load_path(&root, &LoadOptions::default()).unwrap();
         let names: Vec<_> = feeds.iter().map(|f| f.source.as_str()).collect();
         assert_eq!(
             names,

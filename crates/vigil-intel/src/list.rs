@@ -80,11 +80,23 @@ fn split_trailing_comment(line: &str) -> (&str, Option<&str>) {
 
 /// Parses a plain list held in memory. `name` is used in locations and as the default source.
 pub fn parse(name: &str, data: &[u8], opts: &LoadOptions) -> Result<Feed, IntelError> {
+    parse_with(name, data, opts, None)
+}
+
+/// [`parse`], handing indicators to `sink` when there is one.
+pub(crate) fn parse_with(
+    name: &str,
+    data: &[u8],
+    opts: &LoadOptions,
+    sink: Option<crate::IndicatorSink<'_>>,
+) -> Result<Feed, IntelError> {
     let data = strip_bom(data);
-    let mut out = FeedBuilder::new(name, opts);
-    out.feed
-        .indicators
-        .reserve(memchr::memchr_iter(b'\n', data).count() + 1);
+    let mut out = FeedBuilder::new(name, opts, sink);
+    if !out.is_streaming() {
+        out.feed
+            .indicators
+            .reserve(memchr::memchr_iter(b'\n', data).count() + 1);
+    }
     let confidence = opts.default_confidence;
     let severity = Severity::from_confidence(confidence);
     let source = out.feed.source.clone();
@@ -180,7 +192,7 @@ pub fn parse(name: &str, data: &[u8], opts: &LoadOptions) -> Result<Feed, IntelE
                 None => block_name.clone(),
             },
         };
-        out.feed.indicators.push(Indicator {
+        out.push(Indicator {
             kind,
             value,
             source: source.clone(),
@@ -304,15 +316,13 @@ mod tests {
         assert_eq!(load("1.2.3.4").indicators.len(), 1);
     }
 
-    /// Loads the real feeds under /work/shared/data/ioc-feeds and checks the counts from its
-    /// README.
+    /// Loads the real feeds under shared/data/ioc-feeds and checks the counts from its README.
     #[test]
     fn real_feeds() {
-        let root = PathBuf::from("/work/shared/data/ioc-feeds");
-        if !root.exists() {
+        let Some(root) = crate::shared_data().map(|d| d.join("ioc-feeds")) else {
             eprintln!("shared feeds not found; skipping");
             return;
-        }
+        };
         let count = |rel: &str| -> (BTreeMap<T, usize>, Feed) {
             let path = root.join(rel);
             let data = std::fs::read(&path).unwrap();
@@ -374,7 +384,7 @@ mod tests {
     }
 
     /// A synthetic mixed list: every line type, sized for a debug test run.
-    pub(super) fn synthetic(lines: usize) -> String {
+    fn synthetic(lines: usize) -> String {
         let mut s = String::with_capacity(lines * 40);
         s.push_str("# synthetic feed\n\n");
         for i in 0..lines {
@@ -413,51 +423,4 @@ mod tests {
         assert_eq!(feeds[0].indicators.len(), 1_000_000);
         eprintln!("loaded 1,000,000 lines in {elapsed:?}");
     }
-}
-#[cfg(test)]
-mod scratch {
-    #[test]
-    #[ignore]
-    fn scratch_bench() {
-        let n = 100_000usize;
-        let gens: Vec<(&str, Box<dyn Fn(usize) -> String>)> = vec![
-            (
-                "ipv4",
-                Box::new(|i| format!("10.{}.{}.{}", (i >> 16) & 255, (i >> 8) & 255, i & 255)),
-            ),
-            (
-                "domain",
-                Box::new(|i| format!("host{i}.evil{}.example.com", i & 255)),
-            ),
-            ("md5", Box::new(|i| format!("{:032x}", i as u128 * 7919))),
-            (
-                "url",
-                Box::new(|i| format!("http://evil{}.example.org/path/{i}?id={}", i & 255, i & 7)),
-            ),
-            ("ipv6", Box::new(|i| format!("2001:db8::{:x}", i & 0xffff))),
-        ];
-        for (name, g) in gens {
-            let vals: Vec<String> = (0..n).map(|i| g(i)).collect();
-            let t = std::time::Instant::now();
-            let mut c = 0;
-            for v in &vals {
-                if crate::normalize::classify(v).is_some() {
-                    c += 1;
-                }
-            }
-            eprintln!("{name}: {:?} per value ({c})", t.elapsed() / n as u32);
-        }
-        let text = super::tests_synth(200_000);
-        let t = std::time::Instant::now();
-        let f = super::parse("x", text.as_bytes(), &crate::LoadOptions::default()).unwrap();
-        eprintln!(
-            "parse: {:?} per line ({})",
-            t.elapsed() / 200_000,
-            f.indicators.len()
-        );
-    }
-}
-#[cfg(test)]
-fn tests_synth(n: usize) -> String {
-    tests::synthetic(n)
 }

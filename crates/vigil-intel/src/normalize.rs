@@ -85,8 +85,11 @@ fn url_err(value: &str, reason: impl Into<String>) -> NormError {
 /// nothing to undo, which is the common case.
 pub fn refang(s: &str) -> Cow<'_, str> {
     let bytes = s.as_bytes();
-    let scheme = defanged_scheme(bytes);
-    let has_brackets = bytes.iter().any(|&b| matches!(b, b'[' | b'(' | b'{'));
+    let scheme = match bytes.first() {
+        Some(b'h' | b'H' | b'f' | b'F') => defanged_scheme(bytes),
+        _ => None,
+    };
+    let has_brackets = memchr::memchr3(b'[', b'(', b'{', bytes).is_some();
     if scheme.is_none() && !has_brackets {
         return Cow::Borrowed(s);
     }
@@ -131,9 +134,15 @@ fn defanged_scheme(b: &[u8]) -> Option<(usize, &'static str)> {
     ];
     for (pat, rep) in TABLE {
         if b.len() > pat.len() && b[..pat.len()].eq_ignore_ascii_case(pat) {
-            // Only a scheme if followed by ':' or a bracketed ':' ("hxxp[:]//").
-            let next = b[pat.len()];
-            if next == b':' || next == b'[' || next == b'(' || next == b'{' {
+            // Only a scheme if followed by "://", "[:]//" or "[://]".
+            let rest = &b[pat.len()..];
+            let sep = rest.starts_with(b"://")
+                || match bracket_token(rest) {
+                    Some((len, ":")) => rest[len..].starts_with(b"//"),
+                    Some((_, "://")) => true,
+                    _ => false,
+                };
+            if sep {
                 return Some((pat.len(), rep));
             }
         }
@@ -421,20 +430,20 @@ pub fn url(s: &str) -> Result<String, NormError> {
         _ => (None, r.strip_prefix("//").unwrap_or(r)),
     };
     // Fragment.
-    let rest = match rest.find('#') {
+    let rest = match memchr::memchr(b'#', rest.as_bytes()) {
         Some(i) => &rest[..i],
         None => rest,
     };
     // Authority ends at the first '/' or '?'.
-    let auth_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let auth_end = memchr::memchr2(b'/', b'?', rest.as_bytes()).unwrap_or(rest.len());
     let authority = &rest[..auth_end];
     let tail = &rest[auth_end..];
-    let (path, query) = match tail.find('?') {
+    let (path, query) = match memchr::memchr(b'?', tail.as_bytes()) {
         Some(i) => (&tail[..i], Some(&tail[i + 1..])),
         None => (tail, None),
     };
     // Authority: drop userinfo, split host and port.
-    let hostport = match authority.rfind('@') {
+    let hostport = match memchr::memrchr(b'@', authority.as_bytes()) {
         Some(i) => &authority[i + 1..],
         None => authority,
     };
@@ -455,7 +464,7 @@ pub fn url(s: &str) -> Result<String, NormError> {
         };
         (&hostport[..close + 2], port)
     } else {
-        match hostport.rfind(':') {
+        match memchr::memrchr(b':', hostport.as_bytes()) {
             Some(i) => (&hostport[..i], Some(&hostport[i + 1..])),
             None => (hostport, None),
         }
@@ -558,9 +567,11 @@ fn push_escaped(out: &mut String, s: &str) {
             i += 1;
             continue;
         }
-        // Runs of plain characters end before ASCII bytes or at the start of a multi-byte
-        // sequence, so `run..i` is always on character boundaries.
-        out.push_str(&s[run..i]);
+        // A non-empty run consists of plain ASCII bytes, so it starts and ends on character
+        // boundaries (an empty one may sit inside a multi-byte character being escaped).
+        if run < i {
+            out.push_str(&s[run..i]);
+        }
         if c == b'%' {
             match (
                 b.get(i + 1).copied().and_then(hex_val),
@@ -586,7 +597,9 @@ fn push_escaped(out: &mut String, s: &str) {
         }
         run = i;
     }
-    out.push_str(&s[run..]);
+    if run < b.len() {
+        out.push_str(&s[run..]);
+    }
 }
 
 /// Resolves `.` and `..` segments (RFC 3986 §5.2.4) in `out[start..]`, which begins with '/'.
@@ -750,7 +763,7 @@ fn ip_family(value: &str) -> Result<(IndicatorType, String), NormError> {
     }
     let r = refang(t);
     let r: &str = &r;
-    if r.contains('/') {
+    if memchr::memchr(b'/', r.as_bytes()).is_some() {
         let (a, l) = cidr(r)?;
         return Ok(if is_host_prefix(a, l) {
             (IndicatorType::Ip, a.to_string())
@@ -770,7 +783,7 @@ fn ip_family(value: &str) -> Result<(IndicatorType, String), NormError> {
 /// `host:port` → `host` when the port is 1–5 digits and the host has no other ':' (or is
 /// bracketed IPv6).
 fn split_port(s: &str) -> Option<&str> {
-    let i = s.rfind(':')?;
+    let i = memchr::memrchr(b':', s.as_bytes())?;
     let (host, port) = (&s[..i], &s[i + 1..]);
     if port.is_empty() || port.len() > 5 || !port.bytes().all(|b| b.is_ascii_digit()) {
         return None;
@@ -811,7 +824,7 @@ pub fn classify(value: &str) -> Option<(IndicatorType, String)> {
         }
         return None;
     }
-    if let Some(slash) = r.find('/') {
+    if let Some(slash) = memchr::memchr(b'/', r.as_bytes()) {
         let head = &r[..slash];
         let tail = &r[slash + 1..];
         if !tail.is_empty() && tail.len() <= 3 && tail.bytes().all(|c| c.is_ascii_digit()) {
@@ -886,6 +899,9 @@ mod tests {
         assert_eq!(refang("a[b]c"), "a[b]c");
         assert_eq!(refang("[."), "[.");
         assert_eq!(refang("hxxp"), "hxxp");
+        assert_eq!(refang("fxp:0/"), "fxp:0/");
+        assert_eq!(refang("hxxp:x"), "hxxp:x");
+        assert_eq!(url("a@fXP:0").unwrap(), "fxp:0/");
     }
 
     #[test]
@@ -1077,6 +1093,16 @@ mod tests {
             s in "((?i:https?|ftp|hxxp)://)?([a-z]{1,3}@)?[a-zA-Z0-9ü.-]{1,12}(:[0-9]{1,5})?(/[a-zA-Z0-9 %.~ü?#&=:/-]{0,10}){0,4}"
         ) {
             idempotent(T::Url, &s)?;
+            if let Some((k, v)) = classify(&s) {
+                prop_assert_eq!(normalize_as(k, &v), Ok((k, v.clone())));
+            }
+        }
+
+        #[test]
+        fn url_urlish_alphabet_idempotent(s in "(hxxp|fxp|http|HTTP)?(:|://|\\[:\\]//|\\[\\.\\])?[a-cA-Cx0-9.:/?#%@\\[\\]()_~ü -]{0,30}") {
+            idempotent(T::Url, &s)?;
+            idempotent(T::Domain, &s)?;
+            idempotent(T::Ip, &s)?;
             if let Some((k, v)) = classify(&s) {
                 prop_assert_eq!(normalize_as(k, &v), Ok((k, v.clone())));
             }

@@ -627,12 +627,21 @@ impl Parser {
         &self.toks[self.pos.min(self.toks.len() - 1)]
     }
 
+    /// Takes the next token (the parser never looks back, so it is moved out, not cloned).
     fn bump(&mut self) -> Token {
-        let t = self.peek().clone();
-        if self.pos < self.toks.len() - 1 {
+        let last = self.toks.len() - 1;
+        let i = self.pos.min(last);
+        let offset = self.toks[i].offset;
+        if i < last {
             self.pos += 1;
+            let tok = std::mem::replace(&mut self.toks[i].tok, Tok::Eof);
+            Token { tok, offset }
+        } else {
+            Token {
+                tok: Tok::Eof,
+                offset,
+            }
         }
-        t
     }
 
     fn eat(&mut self, t: &Tok) -> bool {
@@ -834,9 +843,34 @@ impl Parser {
     }
 
     fn prop_test(&mut self) -> Result<ComparisonExpr, PatternError> {
-        let t = self.peek().clone();
-        match t.tok {
-            Tok::LParen => {
+        let next = self.peek();
+        let offset = next.offset;
+        enum Start {
+            Paren,
+            Exists(bool),
+            Path,
+        }
+        let start = match &next.tok {
+            Tok::LParen => Start::Paren,
+            Tok::Kw(Kw::Not) => Start::Exists(true),
+            Tok::Kw(Kw::Exists) => Start::Exists(false),
+            Tok::Ident(..) => Start::Path,
+            other => {
+                return err(
+                    offset,
+                    format!(
+                        "expected a comparison (object-type:property ...), '(' or EXISTS, found {}",
+                        describe(other)
+                    ),
+                )
+            }
+        };
+        let t = Token {
+            tok: Tok::Eof,
+            offset,
+        };
+        match start {
+            Start::Paren => {
                 self.bump();
                 self.enter(t.offset)?;
                 let inner = self.comparison_or()?;
@@ -854,16 +888,15 @@ impl Parser {
                 self.depth -= 1;
                 Ok(inner)
             }
-            Tok::Kw(Kw::Not) | Tok::Kw(Kw::Exists) => {
+            Start::Exists(negated) => {
                 self.bump();
-                let negated = t.tok == Tok::Kw(Kw::Not);
                 if negated {
                     self.expect_kw(Kw::Exists, "after NOT at the start of a comparison")?;
                 }
                 let path = self.object_path()?;
                 Ok(ComparisonExpr::Exists { path, negated })
             }
-            Tok::Ident(..) => {
+            Start::Path => {
                 let path = self.object_path()?;
                 let negated = self.eat(&Tok::Kw(Kw::Not));
                 let opt = self.bump();
@@ -898,55 +931,51 @@ impl Parser {
                     value,
                 }))
             }
-            other => err(
-                t.offset,
-                format!(
-                    "expected a comparison (object-type:property ...), '(' or EXISTS, found {}",
-                    describe(&other)
-                ),
-            ),
         }
     }
 
     fn operand(&mut self, op: Operator) -> Result<Literal, PatternError> {
-        let t = self.bump();
-        let lit = match (&t.tok, op) {
-            (Tok::LParen, Operator::In) => return self.set(t.offset),
-            (_, Operator::In) => {
+        let Token { tok, offset } = self.bump();
+        let lit = match (tok, op) {
+            (Tok::LParen, Operator::In) => return self.set(offset),
+            (other, Operator::In) => {
                 return err(
-                    t.offset,
+                    offset,
                     format!(
                         "expected a set literal ('a', 'b', ...) after IN, found {}",
-                        describe(&t.tok)
+                        describe(&other)
                     ),
                 )
             }
-            (Tok::Str(s), _) => Literal::Str(s.clone()),
-            (_, Operator::Like | Operator::Matches | Operator::IsSubset | Operator::IsSuperset) => {
+            (Tok::Str(s), _) => Literal::Str(s),
+            (
+                other,
+                Operator::Like | Operator::Matches | Operator::IsSubset | Operator::IsSuperset,
+            ) => {
                 return err(
-                    t.offset,
+                    offset,
                     format!(
                         "expected a string literal after {}, found {}",
                         op.as_str(),
-                        describe(&t.tok)
+                        describe(&other)
                     ),
                 )
             }
-            (Tok::Bool(b), Operator::Eq | Operator::Neq) => Literal::Bool(*b),
-            _ => match orderable(&t.tok) {
-                Some(l) => l,
-                None => {
+            (Tok::Bool(b), Operator::Eq | Operator::Neq) => Literal::Bool(b),
+            (other, _) => match orderable(other) {
+                Ok(l) => l,
+                Err(other) => {
                     let what = if matches!(op, Operator::Eq | Operator::Neq) {
                         "a literal (string, number, boolean, b'…', h'…' or t'…')"
                     } else {
                         "an orderable literal (string, number, b'…', h'…' or t'…')"
                     };
                     return err(
-                        t.offset,
+                        offset,
                         format!(
                             "expected {what} after {}, found {}",
                             op.as_str(),
-                            describe(&t.tok)
+                            describe(&other)
                         ),
                     );
                 }
@@ -962,16 +991,16 @@ impl Parser {
         }
         loop {
             let t = self.bump();
-            let lit = match &t.tok {
-                Tok::Bool(b) => Literal::Bool(*b),
+            let lit = match t.tok {
+                Tok::Bool(b) => Literal::Bool(b),
                 other => match orderable(other) {
-                    Some(l) => l,
-                    None => {
+                    Ok(l) => l,
+                    Err(other) => {
                         return err(
                             t.offset,
                             format!(
                                 "expected a literal in the set opened at offset {open}, found {}",
-                                describe(other)
+                                describe(&other)
                             ),
                         )
                     }
@@ -1086,15 +1115,16 @@ impl Parser {
     }
 }
 
-fn orderable(t: &Tok) -> Option<Literal> {
-    Some(match t {
-        Tok::Int(v, _) => Literal::Int(*v),
-        Tok::Float(v, _) => Literal::Float(*v),
-        Tok::Str(s) => Literal::Str(s.clone()),
-        Tok::Binary(s) => Literal::Binary(s.clone()),
-        Tok::Hex(s) => Literal::Hex(s.clone()),
-        Tok::Timestamp(s) => Literal::Timestamp(s.clone()),
-        _ => return None,
+/// The literal of an orderable token, or the token back.
+fn orderable(t: Tok) -> Result<Literal, Tok> {
+    Ok(match t {
+        Tok::Int(v, _) => Literal::Int(v),
+        Tok::Float(v, _) => Literal::Float(v),
+        Tok::Str(s) => Literal::Str(s),
+        Tok::Binary(s) => Literal::Binary(s),
+        Tok::Hex(s) => Literal::Hex(s),
+        Tok::Timestamp(s) => Literal::Timestamp(s),
+        other => return Err(other),
     })
 }
 
@@ -1295,15 +1325,17 @@ enum PathKind {
 }
 
 fn path_kind(p: &ObjectPath) -> Option<PathKind> {
-    let keys: Vec<&str> = p
-        .steps
-        .iter()
-        .map(|s| match s {
-            PathStep::Key(k) => Some(k.as_str()),
-            _ => None,
-        })
-        .collect::<Option<Vec<_>>>()?;
-    Some(match (p.object_type.as_str(), keys.as_slice()) {
+    if p.steps.len() > 2 {
+        return None;
+    }
+    let mut keys = ["", ""];
+    for (slot, step) in keys.iter_mut().zip(&p.steps) {
+        match step {
+            PathStep::Key(k) => *slot = k,
+            _ => return None,
+        }
+    }
+    Some(match (p.object_type.as_str(), &keys[..p.steps.len()]) {
         ("ipv4-addr" | "ipv6-addr", ["value"]) => PathKind::IpFamily,
         ("network-traffic", ["dst_ref" | "src_ref", "value"]) => PathKind::IpOrDomain,
         ("domain-name", ["value"]) => PathKind::Typed(IndicatorType::Domain),
@@ -1326,8 +1358,12 @@ fn path_kind(p: &ObjectPath) -> Option<PathKind> {
 
 struct Collector {
     out: Extraction,
-    seen: HashSet<(IndicatorType, String)>,
+    /// Built once there are many atoms; small patterns use a linear scan.
+    seen: Option<HashSet<(IndicatorType, String)>>,
 }
+
+/// Atom count above which duplicates are found with a hash set.
+const LINEAR_DEDUP: usize = 16;
 
 impl Collector {
     fn add(&mut self, path: &ObjectPath, kind: PathKind, value: &str, subset: bool) {
@@ -1350,8 +1386,16 @@ impl Collector {
         };
         match res {
             Ok((kind, value)) => {
-                if self.seen.insert((kind, value.clone())) {
-                    self.out.atoms.push(Atom { kind, value });
+                let atoms = &mut self.out.atoms;
+                let new = match &mut self.seen {
+                    Some(seen) => seen.insert((kind, value.clone())),
+                    None => !atoms.iter().any(|a| a.kind == kind && a.value == value),
+                };
+                if new {
+                    atoms.push(Atom { kind, value });
+                    if self.seen.is_none() && atoms.len() > LINEAR_DEDUP {
+                        self.seen = Some(atoms.iter().map(|a| (a.kind, a.value.clone())).collect());
+                    }
                 }
             }
             Err(error) => self.out.rejected.push(RejectedAtom {
@@ -1422,7 +1466,7 @@ impl Collector {
 pub fn extract_atoms(p: &Pattern) -> Extraction {
     let mut c = Collector {
         out: Extraction::default(),
-        seen: HashSet::new(),
+        seen: None,
     };
     c.observation(&p.expr);
     c.out
@@ -1662,6 +1706,11 @@ mod tests {
             )),
             vec![(T::Ja3, j3.into()), (T::Ja3s, j3.into()), (T::Ja4, j4.into())]
         );
+        // Large IN sets: duplicates are removed past the linear-scan threshold too.
+        let many: Vec<String> = (0..40).map(|i| format!("'10.0.0.{}'", i % 25)).collect();
+        let got = atoms(&format!("[ipv4-addr:value IN ({})]", many.join(", ")));
+        assert_eq!(got.len(), 25);
+        assert_eq!(got[24], (T::Ip, "10.0.0.24".to_string()));
         // Nothing from negations, inequality, EXISTS, non-string values or unsupported paths.
         assert!(atoms("[ipv4-addr:value != '1.2.3.4']").is_empty());
         assert!(atoms("[ipv4-addr:value NOT = '1.2.3.4']").is_empty());
@@ -1694,17 +1743,10 @@ mod tests {
     /// Every `pattern` of every `indicator` object in the shared STIX data must parse.
     #[test]
     fn corpus_of_shared_stix_patterns_parses() {
-        let root =
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/stix");
-        let root = if root.exists() {
-            root
-        } else {
-            std::path::PathBuf::from("/work/shared/data/stix")
-        };
-        if !root.exists() {
+        let Some(root) = crate::shared_data().map(|d| d.join("stix")) else {
             eprintln!("shared STIX data not found; skipping corpus test");
             return;
-        }
+        };
         fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
             let mut entries: Vec<_> = std::fs::read_dir(dir).unwrap().flatten().collect();
             entries.sort_by_key(|e| e.path());

@@ -298,29 +298,34 @@ fn load_intel(args: &ScanArgs) -> Result<(Arc<IndicatorTables>, f64)> {
         ..Default::default()
     };
     for path in &args.intel {
-        let feeds = vigil_intel::load_path(path, &opts)
-            .with_context(|| format!("loading indicators from {}", path.display()))?;
-        for feed in feeds {
-            let mut rejected = 0usize;
-            for ind in &feed.indicators {
-                if let Err(e) = builder.add(ind) {
-                    rejected += 1;
-                    tracing::debug!(feed = %feed.source, error = %e, "indicator rejected");
-                }
+        // Indicators stream straight into the tables: a million-line feed is never held twice.
+        let mut rejected = 0usize;
+        let mut first_rejection = None;
+        let feeds = vigil_intel::load_path_with(path, &opts, &mut |ind| {
+            if let Err(e) = builder.add(&ind) {
+                rejected += 1;
+                first_rejection.get_or_insert_with(|| e.to_string());
             }
-            if !feed.skipped.is_empty() || rejected > 0 {
-                let first = feed
-                    .skipped
-                    .first()
-                    .map(|s| format!(" (first: {}: {})", s.location, s.reason));
+        })
+        .with_context(|| format!("loading indicators from {}", path.display()))?;
+        for feed in &feeds {
+            if !feed.skipped.is_empty() {
+                let first = &feed.skipped[0];
                 eprintln!(
-                    "warning: {}: skipped {} unusable records{}",
+                    "warning: {}: skipped {} unusable records (first: {}: {})",
                     feed.path.display(),
-                    feed.skipped.len() + rejected,
-                    first.unwrap_or_default()
+                    feed.skipped.len(),
+                    first.location,
+                    first.reason
                 );
             }
-            tracing::info!(feed = %feed.source, indicators = feed.indicators.len(), "loaded feed");
+            tracing::info!(feed = %feed.source, indicators = feed.count, "loaded feed");
+        }
+        if let Some(first) = first_rejection {
+            eprintln!(
+                "warning: {}: {rejected} indicators could not be matched (first: {first})",
+                path.display()
+            );
         }
     }
     let tables = builder.build();

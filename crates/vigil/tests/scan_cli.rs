@@ -289,3 +289,46 @@ fn bad_intel_is_a_clear_error() {
         "error names file and line: {err}"
     );
 }
+
+#[test]
+fn flow_table_is_bounded_and_evictions_are_counted() {
+    use vigil_detect::pcap::Timestamp;
+    use vigil_detect::synth::{udp_frame, PcapWriter};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("many-flows.pcap");
+    let mut w = PcapWriter::new(std::fs::File::create(&path).unwrap(), 1).unwrap();
+    let (a, b) = (
+        "192.0.2.1".parse().unwrap(),
+        "198.51.100.1".parse().unwrap(),
+    );
+    for i in 0..5000u32 {
+        let ts = Timestamp::from_micros(1_700_000_000_000_000 + i64::from(i) * 100);
+        let sport = 10_000 + (i % 50_000) as u16;
+        w.write(ts, &udp_frame(a, b, sport, 9999, b"x")).unwrap();
+    }
+    drop(w);
+    let o = vigil(&[
+        "scan",
+        "--max-flows",
+        "1024",
+        "--eve-types",
+        "flow,stats",
+        path.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let evs = events(&o);
+    let stats = &of_type(&evs, "stats")[0]["stats"];
+    let evicted = stats["flow"]["evicted"].as_u64().unwrap();
+    assert!(evicted > 0, "5000 flows do not fit in 1024 slots");
+    let flows = of_type(&evs, "flow");
+    assert_eq!(flows.len(), 5000, "every flow is logged exactly once");
+    let forced = flows
+        .iter()
+        .filter(|f| f["flow"]["reason"] == "forced")
+        .count() as u64;
+    assert_eq!(
+        forced, evicted,
+        "each eviction is visible as a forced flow end"
+    );
+    assert_eq!(stats["flow"]["total"], 5000);
+}
