@@ -73,6 +73,10 @@ pub struct Decoded<'a> {
     /// exceed the captured bytes when the capture was truncated by a snap length.
     pub ip_len: u32,
     pub l4: L4<'a>,
+    /// The IPv4 header as captured (empty for IPv6), for checksum verification.
+    pub ip_header: &'a [u8],
+    /// The whole transport segment (header and payload) as captured.
+    pub l4_bytes: &'a [u8],
 }
 
 /// Transport layer of a decoded packet.
@@ -393,6 +397,7 @@ fn ipv4(v: View<'_>, vlans: Vlans) -> Result<DecodeOutcome<'_>, DecodeError> {
             vlan_count: vlans.count,
         }));
     }
+    let l4_bytes = payload.bytes;
     let l4 = transport(proto, payload)?;
     Ok(DecodeOutcome::Packet(Decoded {
         vlan: vlans.ids,
@@ -403,6 +408,8 @@ fn ipv4(v: View<'_>, vlans: Vlans) -> Result<DecodeOutcome<'_>, DecodeError> {
         ttl: v.u8(8),
         ip_len: u32::try_from(wire_len).unwrap_or(u32::MAX),
         l4,
+        ip_header: header,
+        l4_bytes,
     }))
 }
 
@@ -424,7 +431,7 @@ fn ipv6<'a>(v: View<'a>, vlans: Vlans) -> Result<DecodeOutcome<'a>, DecodeError>
     let ttl = v.u8(7);
     let mut next = v.u8(6);
     let mut cur = v.take(payload_end).rest(40);
-    let packet = |ip_proto: u8, l4: L4<'a>| Decoded {
+    let packet = |ip_proto: u8, l4: L4<'a>, l4_bytes: &'a [u8]| Decoded {
         vlan: vlans.ids,
         vlan_count: vlans.count,
         src,
@@ -433,6 +440,8 @@ fn ipv6<'a>(v: View<'a>, vlans: Vlans) -> Result<DecodeOutcome<'a>, DecodeError>
         ttl,
         ip_len: u32::try_from(wire_len).unwrap_or(u32::MAX),
         l4,
+        ip_header: &[],
+        l4_bytes,
     };
     loop {
         let hdr_len = match next {
@@ -451,7 +460,11 @@ fn ipv6<'a>(v: View<'a>, vlans: Vlans) -> Result<DecodeOutcome<'a>, DecodeError>
                 let atomic = off_m & 0xFFF9 == 0; // offset 0 and M clear
                 if !atomic {
                     let payload = cur.rest(8).bytes;
-                    return Ok(DecodeOutcome::Packet(packet(inner, L4::Other { payload })));
+                    return Ok(DecodeOutcome::Packet(packet(
+                        inner,
+                        L4::Other { payload },
+                        payload,
+                    )));
                 }
                 8
             }
@@ -459,11 +472,13 @@ fn ipv6<'a>(v: View<'a>, vlans: Vlans) -> Result<DecodeOutcome<'a>, DecodeError>
                 return Ok(DecodeOutcome::Packet(packet(
                     ip_proto::IPV6_NONXT,
                     L4::Other { payload: cur.bytes },
+                    cur.bytes,
                 )));
             }
             proto => {
+                let l4_bytes = cur.bytes;
                 let l4 = transport(proto, cur)?;
-                return Ok(DecodeOutcome::Packet(packet(proto, l4)));
+                return Ok(DecodeOutcome::Packet(packet(proto, l4, l4_bytes)));
             }
         };
         let layer = match next {

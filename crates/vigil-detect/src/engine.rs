@@ -7,6 +7,7 @@
 //! `(pcap_cnt, phase, shard, seq)` and chunks are merged by that key.
 
 use crate::app::{dns, http, tls};
+use crate::checksum;
 use crate::decode::{self, tcp_flags, DecodeOutcome, Decoded, L4};
 use crate::eve::{self, EventType, EventTypes};
 use crate::flow::{
@@ -41,6 +42,8 @@ pub struct ScanConfig {
     pub timeouts: FlowTimeouts,
     pub event_types: EventTypes,
     pub stream: StreamLimits,
+    /// Skip packets with a wrong IPv4, TCP, UDP or ICMP checksum (Suricata's `-k all`).
+    pub verify_checksums: bool,
 }
 
 impl Default for ScanConfig {
@@ -51,6 +54,7 @@ impl Default for ScanConfig {
             timeouts: FlowTimeouts::default(),
             event_types: EventTypes::all(),
             stream: StreamLimits::default(),
+            verify_checksums: false,
         }
     }
 }
@@ -99,6 +103,7 @@ pub struct Counters {
     pub packets: u64,
     pub bytes: u64,
     pub invalid: u64,
+    pub invalid_checksum: u64,
     pub non_ip: u64,
     pub ipv4: u64,
     pub ipv6: u64,
@@ -136,6 +141,7 @@ impl Counters {
             packets,
             bytes,
             invalid,
+            invalid_checksum,
             non_ip,
             ipv4,
             ipv6,
@@ -170,7 +176,7 @@ impl Counters {
 
     /// Packets that were read but could not be inspected.
     pub fn skipped(&self) -> u64 {
-        self.invalid + self.capture_skipped + self.frag_dropped
+        self.invalid + self.invalid_checksum + self.capture_skipped + self.frag_dropped
     }
 }
 
@@ -213,7 +219,7 @@ pub fn scan(
             out,
             scratch: Vec::new(),
         };
-        let mut report = read_inputs(inputs, &mut sink, progress)?;
+        let mut report = read_inputs(inputs, cfg, &mut sink, progress)?;
         let (c, t) = sink.finish(report.counters.packets + 1)?;
         report.counters.merge(&c);
         merge_tallies(&mut report.alerts, t);
@@ -221,7 +227,7 @@ pub fn scan(
     } else {
         std::thread::scope(|scope| -> Result<ScanReport, ScanError> {
             let mut sink = ThreadedSink::start(scope, threads, cfg, &tables, &mut *out);
-            let report = read_inputs(inputs, &mut sink, progress);
+            let report = read_inputs(inputs, cfg, &mut sink, progress);
             let packets = report.as_ref().map(|r| r.counters.packets).unwrap_or(0);
             let done = sink.finish(packets);
             let mut report = report?;
@@ -264,7 +270,8 @@ fn write_stats_event(
     let c = &report.counters;
     let stats = serde_json::json!({
         "decoder": {
-            "pkts": c.packets, "bytes": c.bytes, "invalid": c.invalid, "ipv4": c.ipv4,
+            "pkts": c.packets, "bytes": c.bytes, "invalid": c.invalid,
+            "invalid_checksum": c.invalid_checksum, "ipv4": c.ipv4,
             "ipv6": c.ipv6, "tcp": c.tcp, "udp": c.udp, "icmp": c.icmp, "vlan": c.vlan,
             "other_proto": c.other_proto, "non_ip": c.non_ip,
             "ipv4_fragments": c.fragments, "ipv4_reassembled": c.reassembled,
@@ -320,6 +327,7 @@ trait Sink {
 
 fn read_inputs(
     inputs: &[Input],
+    cfg: &ScanConfig,
     sink: &mut dyn Sink,
     progress: Progress<'_>,
 ) -> Result<ScanReport, ScanError> {
@@ -374,6 +382,10 @@ fn read_inputs(
             let ts = rec.ts;
             match decode::decode(rec.linktype, rec.data) {
                 Ok(DecodeOutcome::Packet(d)) => {
+                    if cfg.verify_checksums && checksum::verify(&d) == checksum::Verdict::Invalid {
+                        c.invalid_checksum += 1;
+                        continue;
+                    }
                     let meta = place(pcap_cnt, ts, &d, c);
                     sink.packet(meta, rec.linktype, rec.data, &d)?;
                 }

@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 
 pub mod app;
+pub mod checksum;
 pub mod decode;
 pub mod engine;
 pub mod eve;

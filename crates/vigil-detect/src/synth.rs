@@ -507,3 +507,41 @@ pub fn demo_capture() -> Vec<u8> {
 
     w.into_inner()
 }
+
+/// Ethernet frames carrying one IPv4 datagram cut into fragments of at most `chunk` payload
+/// bytes (rounded down to a multiple of 8, as the offset field requires).
+pub fn ipv4_fragments(
+    src: std::net::Ipv4Addr,
+    dst: std::net::Ipv4Addr,
+    proto: u8,
+    id: u16,
+    l4: &[u8],
+    chunk: usize,
+) -> Vec<Vec<u8>> {
+    let chunk = (chunk / 8).max(1) * 8;
+    let mut out = Vec::new();
+    let mut off = 0;
+    while off < l4.len() || (off == 0 && l4.is_empty()) {
+        let end = (off + chunk).min(l4.len());
+        let more = end < l4.len();
+        let mut f = Vec::with_capacity(34 + end - off);
+        f.extend_from_slice(&MAC_B);
+        f.extend_from_slice(&MAC_A);
+        f.extend_from_slice(&0x0800u16.to_be_bytes());
+        f.extend_from_slice(&[0x45, 0]);
+        f.extend_from_slice(&((20 + end - off) as u16).to_be_bytes());
+        f.extend_from_slice(&id.to_be_bytes());
+        let flags_off = ((off / 8) as u16) | if more { 0x2000 } else { 0 };
+        f.extend_from_slice(&flags_off.to_be_bytes());
+        f.extend_from_slice(&[64, proto, 0, 0]);
+        f.extend_from_slice(&src.octets());
+        f.extend_from_slice(&dst.octets());
+        f.extend_from_slice(&l4[off..end]);
+        out.push(f);
+        if end == l4.len() {
+            break;
+        }
+        off = end;
+    }
+    out
+}

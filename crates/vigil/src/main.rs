@@ -44,7 +44,7 @@ enum Command {
     /// input.
     ///
     /// Examples:
-    ///   vigil scan --intel samples/intel samples/pcaps/sample.pcap
+    ///   vigil scan --intel samples/intel samples/pcaps/vigil-demo.pcap
     ///   vigil scan --intel feed.json --format table capture.pcapng
     ///   tcpdump -w - | vigil scan --intel ips.txt --eve-types alert -
     #[command(verbatim_doc_comment)]
@@ -86,6 +86,10 @@ struct ScanArgs {
     /// Only write these EVE event types (comma-separated: alert,dns,tls,http,flow,stats).
     #[arg(long, value_name = "LIST", value_parser = parse_event_types)]
     eve_types: Option<EventTypes>,
+    /// Skip packets whose IPv4/TCP/UDP/ICMP checksum is wrong (like Suricata's -k all). Off by
+    /// default: captures taken on hosts with checksum offload carry wrong checksums.
+    #[arg(long)]
+    verify_checksums: bool,
     /// Maximum flows tracked at once; the longest-idle flows are evicted beyond it.
     #[arg(long, value_name = "N", default_value_t = 262_144)]
     max_flows: usize,
@@ -217,6 +221,7 @@ fn scan(args: ScanArgs) -> Result<ExitCode> {
     let mut cfg = ScanConfig {
         threads,
         max_flows: args.max_flows,
+        verify_checksums: args.verify_checksums,
         ..ScanConfig::default()
     };
     if let Some(t) = args.eve_types {
@@ -393,9 +398,10 @@ fn print_stats(r: &ScanReport, tables: &IndicatorTables, load: f64, scan: f64, t
     eprintln!("flows:      {}", c.flows);
     eprintln!("alerts:     {}", c.alerts);
     eprintln!(
-        "skipped:    {} (invalid {}, capture {}, fragments dropped {})",
+        "skipped:    {} (invalid {}, bad checksum {}, capture {}, fragments dropped {})",
         c.skipped(),
         c.invalid,
+        c.invalid_checksum,
         c.capture_skipped,
         c.frag_dropped
     );

@@ -332,3 +332,85 @@ fn flow_table_is_bounded_and_evictions_are_counted() {
     );
     assert_eq!(stats["flow"]["total"], 5000);
 }
+
+#[test]
+fn ipv4_fragments_are_reassembled_before_inspection() {
+    use vigil_detect::pcap::Timestamp;
+    use vigil_detect::synth::{dns_query, ipv4_fragments, PcapWriter};
+    let q = dns_query(0x4242, "c2.evil-updates.example", 1);
+    let mut udp = Vec::new();
+    udp.extend_from_slice(&5353u16.to_be_bytes());
+    udp.extend_from_slice(&53u16.to_be_bytes());
+    udp.extend_from_slice(&((8 + q.len()) as u16).to_be_bytes());
+    udp.extend_from_slice(&[0, 0]);
+    udp.extend_from_slice(&q);
+    let (src, dst) = ("192.0.2.7".parse().unwrap(), "192.0.2.53".parse().unwrap());
+    let mut frags = ipv4_fragments(src, dst, 17, 77, &udp, 16);
+    assert!(frags.len() >= 3);
+    frags.reverse(); // last fragment first
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("frag.pcap");
+    let mut w = PcapWriter::new(std::fs::File::create(&path).unwrap(), 1).unwrap();
+    for (i, f) in frags.iter().enumerate() {
+        w.write(Timestamp::from_micros(1_700_000_000_000_000 + i as i64), f)
+            .unwrap();
+    }
+    drop(w);
+    let o = vigil(&["scan", "--intel", "samples/intel", path.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let evs = events(&o);
+    let dns = of_type(&evs, "dns");
+    assert_eq!(dns.len(), 1);
+    assert_eq!(
+        dns[0]["dns"]["queries"][0]["rrname"],
+        "c2.evil-updates.example"
+    );
+    assert_eq!(of_type(&evs, "alert").len(), 1);
+    let dec = &of_type(&evs, "stats")[0]["stats"]["decoder"];
+    assert_eq!(dec["ipv4_fragments"].as_u64().unwrap(), frags.len() as u64);
+    assert_eq!(dec["ipv4_reassembled"], 1);
+}
+
+#[test]
+fn pcapng_and_nanosecond_pcap_give_the_same_events_as_pcap() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = repo().join(DEMO);
+    let want = vigil(&["scan", "--intel", "samples/intel", demo.to_str().unwrap()]).stdout;
+    for (flag, name) in [("pcapng", "demo.pcapng"), ("nsecpcap", "demo-ns.pcap")] {
+        let out = dir.path().join(name);
+        let st = std::process::Command::new("editcap")
+            .args(["-F", flag, demo.to_str().unwrap(), out.to_str().unwrap()])
+            .status()
+            .expect("editcap (from tshark's packages) runs");
+        assert!(st.success());
+        let got = vigil(&["scan", "--intel", "samples/intel", out.to_str().unwrap()]);
+        assert_eq!(got.status.code(), Some(0), "{}", stderr(&got));
+        assert!(got.stdout == want, "{name} differs from the pcap");
+    }
+}
+
+#[test]
+fn checksums_are_ignored_by_default_and_verified_on_request() {
+    // The demo capture is generated without checksums, like an offloading host's capture.
+    let off = events(&vigil(&["scan", "--eve-types", "stats", DEMO]));
+    let on = events(&vigil(&[
+        "scan",
+        "--verify-checksums",
+        "--eve-types",
+        "stats",
+        DEMO,
+    ]));
+    let dec = |e: &[serde_json::Value]| e[0]["stats"]["decoder"].clone();
+    assert_eq!(dec(&off)["invalid_checksum"], 0);
+    assert_eq!(dec(&on)["invalid_checksum"], dec(&on)["pkts"]);
+    // A capture off the wire keeps every packet either way.
+    let real = "samples/pcaps/zeek/http/get.pcap";
+    let on = events(&vigil(&[
+        "scan",
+        "--verify-checksums",
+        "--eve-types",
+        "stats",
+        real,
+    ]));
+    assert_eq!(dec(&on)["invalid_checksum"], 0);
+}
