@@ -144,3 +144,25 @@ pub fn mutations(seed: &[u8], count: usize, mut f: impl FnMut(&[u8])) {
         f(&buf);
     }
 }
+
+/// Suricata rule text: a rule file (commented-out rules included), each parsed rule's
+/// executability (which translates and compiles its pcres), the text as a single rule, and as a
+/// classification.config.
+pub fn rules(data: &[u8]) {
+    use crate::rules::{self, classification::ClassificationTable, ParseOptions};
+    let text = String::from_utf8_lossy(data);
+    let set = rules::parse_rules(
+        "fuzz.rules",
+        &text,
+        &ParseOptions {
+            include_commented: true,
+        },
+    );
+    for r in &set.rules {
+        let _ = r.executable();
+    }
+    if let Ok(r) = rules::parse_rule(&text) {
+        let _ = r.executable();
+    }
+    let _ = ClassificationTable::parse("fuzz.config", &text);
+}

@@ -78,3 +78,58 @@ fn app_parsers_survive_mutated_payloads() {
         });
     }
 }
+
+/// The shared data folder: `$VIGIL_DATA_DIR`, else `shared/data` beside the repository, else
+/// /work/shared/data.
+fn shared_data() -> PathBuf {
+    if let Some(d) = std::env::var_os("VIGIL_DATA_DIR") {
+        return PathBuf::from(d);
+    }
+    let beside = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data");
+    if beside.is_dir() {
+        return beside;
+    }
+    PathBuf::from("/work/shared/data")
+}
+
+#[test]
+fn rule_parser_survives_mutated_rules() {
+    let et = shared_data().join("et-open");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&et)
+        .unwrap_or_else(|e| panic!("{} unreadable ({e})", et.display()))
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "rules"))
+        .collect();
+    files.sort();
+    // ~200 single rules spread over ET Open (active and commented-out), 40 mutations each.
+    let mut lines = Vec::new();
+    for f in &files {
+        let text = std::fs::read_to_string(f).unwrap();
+        lines.extend(
+            text.lines()
+                .filter(|l| l.contains("sid:"))
+                .map(str::to_string),
+        );
+    }
+    let step = (lines.len() / 200).max(1);
+    let seeds: Vec<&String> = lines.iter().step_by(step).collect();
+    assert!(seeds.len() >= 200, "{}", seeds.len());
+    for s in &seeds {
+        fuzzing::mutations(s.as_bytes(), 40, fuzzing::rules);
+    }
+    // Whole rule files: small ET files and the suricata-verify multi-line rules.
+    let mut whole: Vec<PathBuf> = [
+        "emerging-dns.rules",
+        "emerging-telnet.rules",
+        "dshield.rules",
+    ]
+    .iter()
+    .map(|n| et.join(n))
+    .collect();
+    whole.push(shared_data().join("suricata-verify/tests/detect-pcrexform-05/test.rules"));
+    whole.push(shared_data().join("suricata-verify/tests/dnp3/dnp3-flood/test.rules"));
+    for f in whole {
+        let seed = std::fs::read(&f).unwrap_or_else(|e| panic!("{} unreadable ({e})", f.display()));
+        fuzzing::mutations(&seed, 30, fuzzing::rules);
+    }
+}

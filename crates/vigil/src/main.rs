@@ -2,6 +2,9 @@
 //! happens in the library crates.
 #![forbid(unsafe_code)]
 
+mod cmd_models;
+mod cmd_rules;
+
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -49,6 +52,12 @@ enum Command {
     ///   tcpdump -w - | vigil scan --intel ips.txt --eve-types alert -
     #[command(verbatim_doc_comment)]
     Scan(ScanArgs),
+    /// Suricata rules: check that rule files parse and which rules Vigil can execute.
+    #[command(subcommand)]
+    Rules(cmd_rules::RulesCommand),
+    /// Behaviour models: rebuild the DGA model, check a models.toml.
+    #[command(subcommand)]
+    Models(cmd_models::ModelsCommand),
     /// Benchmark helpers: build reproducible large inputs.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -161,6 +170,8 @@ fn init_logging(verbose: u8) {
 fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Scan(args) => scan(args),
+        Command::Rules(cmd) => cmd_rules::run(cmd),
+        Command::Models(cmd) => cmd_models::run(cmd),
         Command::Bench(BenchCommand::MakeCapture {
             output,
             copies,
