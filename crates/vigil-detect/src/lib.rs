@@ -20,3 +20,4 @@ pub mod reassembly;
 pub mod rules;
 pub mod synth;
 pub mod tables;
+pub mod testdata;

@@ -957,9 +957,7 @@ pub(crate) mod tests {
 
     /// Root of the shared test data (override with `VIGIL_DATA_DIR`).
     pub(crate) fn data_dir() -> PathBuf {
-        std::env::var_os("VIGIL_DATA_DIR")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from("/work/shared/data"))
+        crate::testdata::shared_data_dir()
     }
 
     /// All files under `dir` (recursively) whose name ends with `suffix`, sorted.

@@ -269,10 +269,7 @@ pub fn tls_server_hello() -> Vec<u8> {
     body.push(0);
     body.extend_from_slice(&0xc02fu16.to_be_bytes());
     body.push(0);
-    let exts: [u8; 4] = [0xff, 0x01, 0, 0]; // renegotiation_info, empty
-    let mut ext_block = vec![0u8; 0];
-    ext_block.extend_from_slice(&[0xff, 0x01, 0, 1, 0]);
-    let _ = exts;
+    let ext_block: [u8; 5] = [0xff, 0x01, 0, 1, 0]; // renegotiation_info, empty
     body.extend_from_slice(&(ext_block.len() as u16).to_be_bytes());
     body.extend_from_slice(&ext_block);
     let mut hs = vec![2];

@@ -82,14 +82,7 @@ fn app_parsers_survive_mutated_payloads() {
 /// The shared data folder: `$VIGIL_DATA_DIR`, else `shared/data` beside the repository, else
 /// /work/shared/data.
 fn shared_data() -> PathBuf {
-    if let Some(d) = std::env::var_os("VIGIL_DATA_DIR") {
-        return PathBuf::from(d);
-    }
-    let beside = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data");
-    if beside.is_dir() {
-        return beside;
-    }
-    PathBuf::from("/work/shared/data")
+    vigil_detect::testdata::shared_data_dir()
 }
 
 #[test]

@@ -189,14 +189,20 @@ impl<'s> FeedBuilder<'s> {
     }
 }
 
-/// The shared data folder (`shared/data`, beside the repository in CI and at /work/shared on
-/// developer machines), if present. Tests that read real feeds skip when it is absent.
+/// The shared data folder: `$VIGIL_DATA_DIR`, else `shared/data` beside the repository (the
+/// same lookup as `vigil_detect::testdata`, which this crate cannot depend on). Missing data
+/// fails the test loudly instead of skipping it.
 #[cfg(test)]
 pub(crate) fn shared_data() -> Option<PathBuf> {
-    let beside = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data");
-    [beside, PathBuf::from("/work/shared/data")]
-        .into_iter()
-        .find(|p| p.is_dir())
+    let dir = std::env::var_os("VIGIL_DATA_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"));
+    assert!(
+        dir.is_dir(),
+        "shared test data not found at {}; set VIGIL_DATA_DIR",
+        dir.display()
+    );
+    Some(dir)
 }
 
 /// Strips a UTF-8 byte-order mark.

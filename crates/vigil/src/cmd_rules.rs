@@ -254,14 +254,7 @@ mod tests {
     use super::*;
 
     fn data_dir() -> PathBuf {
-        if let Some(d) = std::env::var_os("VIGIL_DATA_DIR") {
-            return PathBuf::from(d);
-        }
-        let beside = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data");
-        if beside.is_dir() {
-            return beside;
-        }
-        PathBuf::from("/work/shared/data")
+        vigil_detect::testdata::shared_data_dir()
     }
 
     fn args(files: Vec<PathBuf>, include_commented: bool) -> CheckArgs {

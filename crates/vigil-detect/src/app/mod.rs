@@ -12,10 +12,7 @@ pub(crate) mod testutil {
 
     /// Where the shared data sets live: `$VIGIL_DATA_DIR`, else `<repo>/../shared/data`.
     pub(crate) fn data_dir() -> PathBuf {
-        if let Some(dir) = std::env::var_os("VIGIL_DATA_DIR") {
-            return PathBuf::from(dir);
-        }
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data")
+        crate::testdata::shared_data_dir()
     }
 
     /// Reads a shared data file; panics with a clear message if it is missing.

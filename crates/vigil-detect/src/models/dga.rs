@@ -618,14 +618,7 @@ mod tests {
     use proptest::prelude::*;
 
     fn warninglists() -> Option<PathBuf> {
-        let dir =
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/warninglists/lists");
-        if dir.is_dir() {
-            Some(dir)
-        } else {
-            eprintln!("skipped: {} not found", dir.display());
-            None
-        }
+        Some(crate::testdata::shared_data_dir().join("warninglists/lists"))
     }
 
     fn small_model() -> DgaModel {

@@ -6,14 +6,7 @@ use std::path::PathBuf;
 
 /// `$VIGIL_DATA_DIR`, else `shared/data` beside the repository, else /work/shared/data.
 fn data_dir() -> PathBuf {
-    if let Some(d) = std::env::var_os("VIGIL_DATA_DIR") {
-        return PathBuf::from(d);
-    }
-    let beside = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data");
-    if beside.is_dir() {
-        return beside;
-    }
-    PathBuf::from("/work/shared/data")
+    crate::testdata::shared_data_dir()
 }
 
 fn rule_files(dir: &std::path::Path) -> Vec<PathBuf> {
