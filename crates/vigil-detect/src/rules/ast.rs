@@ -393,7 +393,7 @@ pub struct Iprep {
     pub isset: Option<bool>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum DataType {
     String,
     Md5,
@@ -415,6 +415,24 @@ impl DataType {
             "ip" => DataType::Ip,
             _ => return None,
         })
+    }
+
+    /// The name as written in rules and suricata.yaml.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DataType::String => "string",
+            DataType::Md5 => "md5",
+            DataType::Sha256 => "sha256",
+            DataType::Ipv4 => "ipv4",
+            DataType::Ipv6 => "ipv6",
+            DataType::Ip => "ip",
+        }
+    }
+}
+
+impl fmt::Display for DataType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 

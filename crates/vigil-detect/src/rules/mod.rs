@@ -14,6 +14,11 @@
 //!   embedded as the default table.
 //! - [`pcre`] translates PCRE patterns to the `regex` crate, refusing what it cannot run
 //!   (backreferences, lookaround, atomic groups, possessive quantifiers, ...).
+//! - [`parse_address_spec`] / [`parse_port_spec`] parse header-style address and port strings;
+//!   [`netset`] resolves them (with `$VAR`s from [`netset::Vars`]) into interval sets.
+//! - [`config`] reads what rule loading needs from a suricata.yaml; [`iprep`], [`datasets`]
+//!   and [`threshold_config`] load the IP reputation, dataset/datarep and threshold.config
+//!   files it names. All I/O happens at load time; the loaded structures are immutable.
 //!
 //! The syntax follows Suricata (5.0 to 8.0): an option ends at the first `;` not preceded by a
 //! backslash; keywords are case-insensitive; legacy content modifiers (`content:"x"; http_uri;`)
@@ -23,14 +28,22 @@
 
 pub mod ast;
 pub mod classification;
+pub mod config;
+pub mod datasets;
+pub mod iprep;
 pub mod keywords;
+pub mod netset;
 mod parse;
 pub mod pcre;
 pub mod support;
 #[cfg(test)]
 mod tests;
+pub mod threshold_config;
 
 pub use ast::*;
+/// Address and port strings as in rule headers and suricata.yaml vars (`any`, `$VAR`, `!x`,
+/// `[a, b]`, CIDR, ranges). Errors are plain messages; never panics.
+pub use parse::{parse_address_spec, parse_port_spec};
 pub use support::{Unsupported, SUPPORTED, SUPPORTED_BUFFERS, SUPPORTED_PROTOCOLS};
 
 use parse::{PErr, PResult};

@@ -134,11 +134,11 @@ pub(crate) fn parse_header(text: &str) -> PResult<(Header, &str)> {
         }
     }
     let [src, sp, dir, dst, dp] = toks;
-    let src = parse_addr(src).map_err(|m| PErr {
+    let src = parse_address_spec(src).map_err(|m| PErr {
         keyword: None,
         message: format!("bad source address \"{}\": {m}", snippet(src)),
     })?;
-    let src_ports = parse_ports(sp).map_err(|m| PErr {
+    let src_ports = parse_port_spec(sp).map_err(|m| PErr {
         keyword: None,
         message: format!("bad source port \"{}\": {m}", snippet(sp)),
     })?;
@@ -153,11 +153,11 @@ pub(crate) fn parse_header(text: &str) -> PResult<(Header, &str)> {
             ))
         }
     };
-    let dst = parse_addr(dst).map_err(|m| PErr {
+    let dst = parse_address_spec(dst).map_err(|m| PErr {
         keyword: None,
         message: format!("bad destination address \"{}\": {m}", snippet(dst)),
     })?;
-    let dst_ports = parse_ports(dp).map_err(|m| PErr {
+    let dst_ports = parse_port_spec(dp).map_err(|m| PErr {
         keyword: None,
         message: format!("bad destination port \"{}\": {m}", snippet(dp)),
     })?;
@@ -230,7 +230,7 @@ const MAX_NESTING: usize = 32;
 
 /// Parses an address: `any`, `$VAR`, `!x`, `[a,b,...]`, `1.2.3.4`, `10.0.0.0/8`,
 /// `10.0.0.0/255.0.0.0`, `1.2.3.4-1.2.3.9`, IPv6 forms.
-pub(crate) fn parse_addr(s: &str) -> Result<AddrSpec, String> {
+pub fn parse_address_spec(s: &str) -> Result<AddrSpec, String> {
     parse_addr_depth(s.trim(), 0)
 }
 
@@ -309,7 +309,7 @@ fn parse_addr_depth(s: &str, depth: usize) -> Result<AddrSpec, String> {
 }
 
 /// Parses ports: `any`, `$VAR`, `80`, `1024:`, `:1023`, `a:b`, `!x`, `[a,b,...]`.
-pub(crate) fn parse_ports(s: &str) -> Result<PortSpec, String> {
+pub fn parse_port_spec(s: &str) -> Result<PortSpec, String> {
     parse_ports_depth(s.trim(), 0)
 }
 
@@ -1899,30 +1899,30 @@ mod tests {
 
     #[test]
     fn addresses() {
-        assert_eq!(parse_addr("any"), Ok(AddrSpec::Any));
+        assert_eq!(parse_address_spec("any"), Ok(AddrSpec::Any));
         assert_eq!(
-            parse_addr("$HOME_NET"),
+            parse_address_spec("$HOME_NET"),
             Ok(AddrSpec::Var("HOME_NET".into()))
         );
         assert!(matches!(
-            parse_addr("!$HOME_NET"),
+            parse_address_spec("!$HOME_NET"),
             Ok(AddrSpec::Not(b)) if *b == AddrSpec::Var("HOME_NET".into())
         ));
-        let l = parse_addr("[10.0.0.0/8, ![10.1.0.0/16,10.2.0.1], 2001:db8::/32]").unwrap();
+        let l = parse_address_spec("[10.0.0.0/8, ![10.1.0.0/16,10.2.0.1], 2001:db8::/32]").unwrap();
         let AddrSpec::List(items) = l else {
             panic!("not a list")
         };
         assert_eq!(items.len(), 3);
         assert!(matches!(items[1], AddrSpec::Not(_)));
         assert_eq!(
-            parse_addr("10.0.0.0/255.255.0.0"),
+            parse_address_spec("10.0.0.0/255.255.0.0"),
             Ok(AddrSpec::Net(IpNet {
                 addr: "10.0.0.0".parse().unwrap(),
                 prefix: 16
             }))
         );
         assert!(matches!(
-            parse_addr("1.2.3.4-1.2.3.9"),
+            parse_address_spec("1.2.3.4-1.2.3.9"),
             Ok(AddrSpec::Range(_, _))
         ));
         for bad in [
@@ -1938,18 +1938,18 @@ mod tests {
             "10.0.0.0/255.0.255.0",
             "foo",
         ] {
-            assert!(parse_addr(bad).is_err(), "{bad}");
+            assert!(parse_address_spec(bad).is_err(), "{bad}");
         }
     }
 
     #[test]
     fn ports() {
-        assert_eq!(parse_ports("any"), Ok(PortSpec::Any));
-        assert_eq!(parse_ports("80"), Ok(PortSpec::Port(80)));
-        assert_eq!(parse_ports("1024:"), Ok(PortSpec::Range(1024, 65535)));
-        assert_eq!(parse_ports(":1023"), Ok(PortSpec::Range(0, 1023)));
+        assert_eq!(parse_port_spec("any"), Ok(PortSpec::Any));
+        assert_eq!(parse_port_spec("80"), Ok(PortSpec::Port(80)));
+        assert_eq!(parse_port_spec("1024:"), Ok(PortSpec::Range(1024, 65535)));
+        assert_eq!(parse_port_spec(":1023"), Ok(PortSpec::Range(0, 1023)));
         assert_eq!(
-            parse_ports("[80,!443, 8000:8080,$HTTP_PORTS]").map(|p| match p {
+            parse_port_spec("[80,!443, 8000:8080,$HTTP_PORTS]").map(|p| match p {
                 PortSpec::List(l) => l.len(),
                 _ => 0,
             }),
@@ -1958,7 +1958,7 @@ mod tests {
         for bad in [
             "65536", "80:79", ":", "[80", "!any", "http", "-1", "1:2:3", "[80,]",
         ] {
-            assert!(parse_ports(bad).is_err(), "{bad}");
+            assert!(parse_port_spec(bad).is_err(), "{bad}");
         }
     }
 
