@@ -15,7 +15,15 @@
 //! * an 8-byte metadata record: interned name index (`u32`), interned source index (`u16`), kind
 //!   and severity packed in one byte, confidence in one byte;
 //! * its STIX/feed id, if any, in a second arena: sparse (owner id + offset, 8 bytes per id)
-//!   while fewer than half of the indicators have one, else dense (a `u32` offset each).
+//!   while fewer than half of the indicators have one, else dense (a `u32` offset each);
+//! * its [`valid_from`](Indicator::valid_from) as `u32` Unix seconds (0 = unknown; dates are
+//!   clamped to 1970-01-01T00:00:01 – 2106-02-07), in an array that only exists once some
+//!   indicator has a date: 4 bytes per indicator then, nothing for plain lists.
+//!
+//! The [reliability](Indicator::reliability) grade is kept per interned source (one byte each),
+//! not per indicator: it is configured per feed. It is taken from the first indicator of a source
+//! that has one, unless [`TablesBuilder::set_source_reliability`] sets it, which always wins.
+//! [`IndicatorRef::score_at`] combines confidence, grade and age into a [`Score`].
 //!
 //! Lookup structures on top of that:
 //!
@@ -32,13 +40,14 @@
 //!
 //! With a realistic mix that is roughly 45–50 bytes per indicator, strings included
 //! ([`IndicatorTables::heap_bytes`] reports the exact figure); a STIX id on every indicator adds
-//! its length (e.g. 47 bytes for `indicator--<uuid>`) plus 4.
+//! its length (e.g. 47 bytes for `indicator--<uuid>`) plus 4, and dates add 4.
 //!
 //! # Rules
 //!
 //! * **Duplicates** (same kind and same canonical value): the first inserted indicator keeps its
 //!   id and all of its metadata (source, STIX id, name, severity); only its confidence is raised
-//!   to the highest confidence seen among the duplicates.
+//!   to the highest confidence seen among the duplicates, and its `valid_from` moved to the most
+//!   recent one seen (a fresh report restarts the decay, as a sighting does in MISP).
 //! * **Same prefix twice** (an `Ip` indicator and a `/32` or `/128` `Cidr` for the same
 //!   address, or an IPv4-mapped IPv6 indicator and its IPv4 twin): the one added first wins.
 //! * **IPv4-mapped IPv6**: an indicator inside `::ffff:0:0/96` with a prefix length ≥ 96 is
@@ -74,7 +83,8 @@ use lpm::{Key, Lpm};
 use rustc_hash::FxHashMap;
 use std::fmt;
 use std::net::IpAddr;
-use vigil_model::{Confidence, Indicator, IndicatorType, Severity};
+use vigil_model::score::{score, Score};
+use vigil_model::{Confidence, Indicator, IndicatorType, Reliability, Severity};
 
 /// Index of an indicator in its [`IndicatorTables`] (dense, in insertion order).
 pub type IndicatorId = u32;
@@ -132,6 +142,28 @@ pub struct IndicatorRef<'a> {
     pub confidence: Confidence,
     pub severity: Severity,
     pub name: Option<&'a str>,
+    /// When the indicator became valid or was first seen (Unix seconds), if known.
+    pub valid_from: Option<i64>,
+    /// The Admiralty grade of its source, if configured.
+    pub reliability: Option<Reliability>,
+}
+
+impl IndicatorRef<'_> {
+    /// The hit's score at `now_secs` (Unix seconds: the packet's time when scanning a capture,
+    /// so old traffic is judged by how fresh the indicator was then).
+    pub fn score_at(&self, now_secs: i64) -> Score {
+        let age = self.valid_from.map(|v| now_secs.saturating_sub(v));
+        score(self.confidence, self.reliability, self.kind, age)
+    }
+}
+
+/// `valid_from` as stored: 0 means unknown, so real dates are clamped to 1..=u32::MAX.
+fn encode_time(t: Option<i64>) -> u32 {
+    t.map_or(0, |t| t.clamp(1, i64::from(u32::MAX)) as u32)
+}
+
+fn decode_time(v: u32) -> Option<i64> {
+    (v != 0).then_some(i64::from(v))
 }
 
 /// Per-indicator metadata: 8 bytes.
@@ -381,9 +413,13 @@ pub struct TablesBuilder {
     names: StrList,
     name_index: TagIndex,
     sources: Vec<Box<str>>,
+    /// Grade per source, parallel to `sources`.
+    source_reliability: Vec<Option<Reliability>>,
     source_index: FxHashMap<Box<str>, u16>,
     last_source: Option<u16>,
     meta: Vec<Meta>,
+    /// Encoded `valid_from` per indicator; empty until the first indicator with a date.
+    valid_from: Vec<u32>,
     /// All indicators (IP kinds included) by `(kind, value)`, for duplicate detection.
     dedup: TagIndex,
     v4_hosts: Vec<(u32, u32)>,
@@ -427,9 +463,11 @@ impl TablesBuilder {
             names: StrList::default(),
             name_index: TagIndex::default(),
             sources: Vec::new(),
+            source_reliability: Vec::new(),
             source_index: FxHashMap::default(),
             last_source: None,
             meta: Vec::with_capacity(n),
+            valid_from: Vec::new(),
             dedup: TagIndex::with_capacity(n),
             v4_hosts: Vec::new(),
             v4_nets: Vec::new(),
@@ -453,9 +491,22 @@ impl TablesBuilder {
         self.duplicates
     }
 
+    /// Sets the grade of `source` (interning it if no indicator of it was added yet); it wins
+    /// over grades carried by indicators, whenever it is called.
+    pub fn set_source_reliability(
+        &mut self,
+        source: &str,
+        reliability: Reliability,
+    ) -> Result<(), TableError> {
+        let s = self.intern_source(source)?;
+        self.source_reliability[s as usize] = Some(reliability);
+        Ok(())
+    }
+
     /// Adds one indicator. A duplicate (same kind and canonical value as an earlier one) keeps
-    /// the earlier indicator's id and metadata and raises its confidence to the higher of the
-    /// two. Fails, leaving the builder unchanged, if the value is not valid for its kind.
+    /// the earlier indicator's id and metadata, raises its confidence to the higher of the two
+    /// and moves its `valid_from` to the later one. Fails, leaving the builder unchanged, if
+    /// the value is not valid for its kind.
     pub fn add(&mut self, ind: &Indicator) -> Result<(), TableError> {
         let kind = ind.kind;
         let (value, net) = validate(kind, &ind.value)?;
@@ -482,6 +533,12 @@ impl TablesBuilder {
             self.values.text.truncate(start);
             let m = &mut self.meta[id as usize];
             m.confidence = m.confidence.max(ind.confidence.get());
+            let t = encode_time(ind.valid_from);
+            // 0 (unknown) never replaces a date.
+            if t > self.valid_from.get(id as usize).copied().unwrap_or(0) {
+                self.valid_from.resize(self.meta.len(), 0);
+                self.valid_from[id as usize] = t;
+            }
             self.duplicates += 1;
             return Ok(());
         }
@@ -502,6 +559,12 @@ impl TablesBuilder {
             self.stix_owners.push(id);
         }
         let name = self.intern_name(ind.name.as_deref().unwrap_or(""));
+        let t = encode_time(ind.valid_from);
+        if t != 0 || !self.valid_from.is_empty() {
+            // Back-fills zeros for the undated indicators before the first dated one.
+            self.valid_from.resize(id as usize, 0);
+            self.valid_from.push(t);
+        }
         self.meta.push(Meta {
             name,
             source,
@@ -538,23 +601,34 @@ impl TablesBuilder {
         self.stix.has_room(stix.len())?;
         self.names
             .has_room(ind.name.as_deref().map_or(0, str::len))?;
-        let source = match self.last_source {
-            Some(s) if *self.sources[s as usize] == *ind.source => s,
-            _ => match self.source_index.get(ind.source.as_str()) {
+        let source = self.intern_source(&ind.source)?;
+        // Nothing fails after this, so the grade can be recorded now.
+        let grade = &mut self.source_reliability[source as usize];
+        if grade.is_none() {
+            *grade = ind.reliability;
+        }
+        Ok((source, stix))
+    }
+
+    fn intern_source(&mut self, source: &str) -> Result<u16, TableError> {
+        let s = match self.last_source {
+            Some(s) if *self.sources[s as usize] == *source => s,
+            _ => match self.source_index.get(source) {
                 Some(&s) => s,
                 None => {
                     if self.sources.len() >= MAX_SOURCES {
                         return Err(TableError::TooManySources);
                     }
                     let s = self.sources.len() as u16;
-                    self.sources.push(ind.source.as_str().into());
-                    self.source_index.insert(ind.source.as_str().into(), s);
+                    self.sources.push(source.into());
+                    self.source_reliability.push(None);
+                    self.source_index.insert(source.into(), s);
                     s
                 }
             },
         };
-        self.last_source = Some(source);
-        Ok((source, stix))
+        self.last_source = Some(s);
+        Ok(s)
     }
 
     fn intern_name(&mut self, name: &str) -> u32 {
@@ -584,7 +658,9 @@ impl TablesBuilder {
             stix_owners,
             mut names,
             sources,
+            mut source_reliability,
             mut meta,
+            mut valid_from,
             dedup,
             v4_hosts,
             v4_nets,
@@ -619,12 +695,19 @@ impl TablesBuilder {
         let stix = StixIds::freeze(stix_owners, stix, meta.len());
         names.shrink_to_fit();
         meta.shrink_to_fit();
+        if !valid_from.is_empty() {
+            valid_from.resize(meta.len(), 0);
+        }
+        valid_from.shrink_to_fit();
+        source_reliability.shrink_to_fit();
         IndicatorTables {
             values,
             stix,
             names,
             sources,
+            source_reliability,
             meta,
+            valid_from,
             strings,
             v4,
             v6,
@@ -641,7 +724,10 @@ pub struct IndicatorTables {
     stix: StixIds,
     names: StrList,
     sources: Vec<Box<str>>,
+    source_reliability: Vec<Option<Reliability>>,
     meta: Vec<Meta>,
+    /// Empty when no indicator has a date, else one entry per indicator.
+    valid_from: Vec<u32>,
     /// Non-IP indicators by `(kind, value)`.
     strings: TagIndex,
     v4: Lpm<u32>,
@@ -704,6 +790,8 @@ impl IndicatorTables {
             confidence: Confidence::new(i64::from(m.confidence)),
             severity: m.severity(),
             name: (m.name != NO_NAME).then(|| self.names.get(m.name as usize)),
+            valid_from: self.valid_from.get(i).copied().and_then(decode_time),
+            reliability: self.source_reliability[m.source as usize],
         }
     }
 
@@ -720,7 +808,9 @@ impl IndicatorTables {
             + self.names.heap_bytes()
             + self.sources.capacity() * std::mem::size_of::<Box<str>>()
             + self.sources.iter().map(|s| s.len()).sum::<usize>()
+            + self.source_reliability.capacity() * std::mem::size_of::<Option<Reliability>>()
             + self.meta.capacity() * std::mem::size_of::<Meta>()
+            + self.valid_from.capacity() * 4
             + self.strings.heap_bytes()
             + self.v4.heap_bytes()
             + self.v6.heap_bytes()

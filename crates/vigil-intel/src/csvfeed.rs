@@ -17,6 +17,11 @@
 //!   `ioc-id`, `name` / `description` / `comment` (first non-empty), `source` (overrides the feed
 //!   source for the row). Invalid numbers make the row a skipped record.
 //! * MISP `to_ids`: rows with `0`/`false` are not meant for detection and are ignored.
+//! * The indicator's [`valid_from`](Indicator::valid_from): the first present of `valid-from`,
+//!   `first-seen`, `firstseen`, `first-seen-utc` (ThreatFox), `dateadded` / `date-added`
+//!   (URLhaus), `timestamp` and `date` (MISP; Unix seconds there), read with
+//!   [`timestamp::parse_feed_time`]. An unreadable one leaves the age unknown and is counted in
+//!   [`Feed::bad_timestamps`] (in strict mode: an error naming the line and column).
 //!
 //! Lines starting with `#` are comments. Skipped records are located as `file:line`.
 use std::str::FromStr;
@@ -24,6 +29,7 @@ use std::str::FromStr;
 use vigil_model::{Confidence, Indicator, IndicatorType, Severity};
 
 use crate::normalize;
+use crate::timestamp;
 use crate::{strip_bom, Feed, FeedBuilder, IntelError, LoadOptions};
 
 const VALUE_COLUMNS: [(&str, Option<IndicatorType>); 15] = [
@@ -92,7 +98,21 @@ struct Columns {
     names: Vec<usize>,
     source: Option<usize>,
     to_ids: Option<usize>,
+    /// The timestamp column and its header as written (for messages).
+    time: Option<(usize, String)>,
 }
+
+/// Timestamp columns, most specific first: a first-seen date beats MISP's modification time.
+const TIME_COLUMNS: [&str; 8] = [
+    "valid-from",
+    "first-seen",
+    "firstseen",
+    "first-seen-utc",
+    "dateadded",
+    "date-added",
+    "timestamp",
+    "date",
+];
 
 fn find(headers: &[String], names: &[&str]) -> Option<usize> {
     names
@@ -128,12 +148,8 @@ pub(crate) fn parse_with(
             message: e.to_string(),
         }
     };
-    let headers: Vec<String> = rdr
-        .byte_headers()
-        .map_err(csv_err)?
-        .iter()
-        .map(header_key)
-        .collect();
+    let raw_headers = rdr.byte_headers().map_err(csv_err)?.clone();
+    let headers: Vec<String> = raw_headers.iter().map(header_key).collect();
     let Some((value, value_type)) = VALUE_COLUMNS
         .iter()
         .find_map(|(col, t)| headers.iter().position(|h| h == col).map(|i| (i, *t)))
@@ -162,6 +178,10 @@ pub(crate) fn parse_with(
             .collect(),
         source: find(&headers, &["source"]),
         to_ids: find(&headers, &["to-ids"]),
+        time: find(&headers, &TIME_COLUMNS).map(|i| {
+            let h = String::from_utf8_lossy(&raw_headers[i]);
+            (i, h.trim().trim_start_matches('\u{feff}').to_string())
+        }),
     };
 
     let mut rec = csv::ByteRecord::new();
@@ -174,7 +194,12 @@ pub(crate) fn parse_with(
         let line = rec.position().map_or(0, |p| p.line());
         let location = || format!("{name}:{line}");
         match row(&rec, &cols, opts, &out.feed.source) {
-            Ok(Some(ind)) => out.push(ind),
+            Ok(Some((ind, bad_time))) => {
+                if let Some(reason) = bad_time {
+                    out.bad_timestamp(location(), reason)?;
+                }
+                out.push(ind);
+            }
             Ok(None) => out.feed.ignored += 1,
             Err(reason) => out.skip(location(), reason)?,
         }
@@ -182,13 +207,14 @@ pub(crate) fn parse_with(
     Ok(out.feed)
 }
 
-/// One data row: `Ok(None)` for a row that is deliberately ignored, `Err(reason)` to skip.
+/// One data row: `Ok(None)` for a row that is deliberately ignored, `Err(reason)` to skip. A
+/// kept row comes with the reason its timestamp was unreadable, if it was.
 fn row(
     rec: &csv::ByteRecord,
     cols: &Columns,
     opts: &LoadOptions,
     feed_source: &str,
-) -> Result<Option<Indicator>, String> {
+) -> Result<Option<(Indicator, Option<String>)>, String> {
     let field = |i: usize| -> Result<&str, String> {
         let raw = rec.get(i).unwrap_or(b"");
         let s =
@@ -277,7 +303,20 @@ fn row(
         Some(s) if opts.source.is_none() => s.to_string(),
         _ => feed_source.to_string(),
     };
-    Ok(Some(Indicator {
+    let (valid_from, bad_time) = match cols.time.as_ref() {
+        Some((i, header)) => match opt_field(Some(*i))? {
+            Some(t) => match timestamp::parse_feed_time(t) {
+                Ok(v) => (Some(v), None),
+                Err(e) => (
+                    None,
+                    Some(format!("invalid {header} {:?}: {e}", normalize::snippet(t))),
+                ),
+            },
+            None => (None, None),
+        },
+        None => (None, None),
+    };
+    let ind = Indicator {
         kind,
         value,
         source,
@@ -285,7 +324,10 @@ fn row(
         confidence,
         severity,
         name,
-    }))
+        valid_from,
+        reliability: opts.reliability,
+    };
+    Ok(Some((ind, bad_time)))
 }
 
 #[cfg(test)]
@@ -399,6 +441,61 @@ mod tests {
         assert_eq!(skipped.len(), 2);
         assert_eq!(skipped[0], "intel.csv:9: unknown indicator type \"mutex\"");
         assert!(skipped[1].starts_with("intel.csv:10: expected a composite value"));
+    }
+
+    #[test]
+    fn valid_from_from_date_columns() {
+        // MISP: `date` in Unix seconds.
+        let f = load("uuid,type,value,date\n1,ip-dst,192.0.2.1,1595000000\n2,ip-dst,192.0.2.2,\n");
+        assert_eq!(f.indicators[0].valid_from, Some(1_595_000_000));
+        assert_eq!(f.indicators[1].valid_from, None);
+        // A first-seen column wins over MISP's modification `timestamp`; ThreatFox's format.
+        let f = load(
+            "ioc_value,first_seen_utc,timestamp\nevil.example,2024-01-02 03:04:05,1595000000\n",
+        );
+        assert_eq!(f.indicators[0].valid_from, Some(1_704_164_645));
+        let f = load("value,Date\nevil.example,2020-01-01\n");
+        assert_eq!(f.indicators[0].valid_from, Some(1_577_836_800));
+        let f = load("value,comment\nevil.example,x\n");
+        assert_eq!(f.indicators[0].valid_from, None);
+    }
+
+    #[test]
+    fn unreadable_dates_leave_the_age_unknown_or_fail_in_strict_mode() {
+        let text = "value,First_Seen\n192.0.2.1,2020-01-01\n192.0.2.2,01/02/2020\n";
+        let f = load(text);
+        assert_eq!(f.indicators.len(), 2);
+        assert_eq!(f.indicators[1].valid_from, None);
+        assert_eq!(f.bad_timestamps, 1);
+        assert!(f.skipped.is_empty());
+        let o = LoadOptions {
+            strict: true,
+            ..LoadOptions::default()
+        };
+        let e = parse("t.csv", text.as_bytes(), &o).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "t.csv:3: invalid First_Seen \"01/02/2020\": expected Unix seconds, a date (2024-05-01) or a date-time (2024-05-01T12:00:00Z) (strict mode)"
+        );
+    }
+
+    #[test]
+    fn reliability_is_stamped_on_every_row() {
+        let o = LoadOptions {
+            reliability: Some(vigil_model::Reliability::A),
+            ..LoadOptions::default()
+        };
+        let f = parse(
+            "r.csv",
+            b"value,source\n192.0.2.1,\nevil.example,other\n",
+            &o,
+        )
+        .unwrap();
+        assert_eq!(f.indicators.len(), 2);
+        assert!(f
+            .indicators
+            .iter()
+            .all(|i| i.reliability == Some(vigil_model::Reliability::A)));
     }
 
     #[test]

@@ -6,12 +6,17 @@
 //!   cyber-observable objects);
 //! * [`list`] — plain lists (one value per line, hosts files, `value;comment`, TSV);
 //! * [`csvfeed`] — CSV with a header (including MISP CSV exports);
-//! * [`normalize`] — the canonical forms and type detection shared by all of them.
+//! * [`normalize`] — the canonical forms and type detection shared by all of them;
+//! * [`timestamp`] — the dates feeds carry, read into [`Indicator::valid_from`].
 //!
 //! Loading never panics. Problems with single records (a bad line, an invalid pattern) become
 //! [`Skipped`] records on the [`Feed`]; only problems with the file as a whole (unreadable,
 //! malformed JSON, a CSV without a value column, an unknown `#type:` directive) are errors —
 //! unless [`LoadOptions::strict`] is set, in which case the first skipped record is an error too.
+//!
+//! A record whose timestamp cannot be read is not skipped: its indicators are kept with an
+//! unknown age and counted in [`Feed::bad_timestamps`]; in strict mode the first such timestamp
+//! is an error naming the record and field.
 #![forbid(unsafe_code)]
 
 pub mod csvfeed;
@@ -19,13 +24,14 @@ pub mod list;
 pub mod normalize;
 pub mod pattern;
 pub mod stix;
+pub mod timestamp;
 
 use std::fmt;
 use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use vigil_model::{Confidence, Indicator};
+use vigil_model::{Confidence, Indicator, Reliability};
 
 pub use normalize::{classify, normalize, NormError};
 pub use pattern::{Atom, Pattern, PatternError};
@@ -50,8 +56,10 @@ pub struct LoadOptions {
     pub source: Option<String>,
     /// Confidence for indicators whose record has none; default 50.
     pub default_confidence: Confidence,
-    /// Turn the first skipped record into an error.
+    /// Turn the first skipped record (or unreadable timestamp) into an error.
     pub strict: bool,
+    /// The Admiralty grade of this feed's source, stamped on every indicator it loads.
+    pub reliability: Option<Reliability>,
 }
 
 impl Default for LoadOptions {
@@ -61,6 +69,7 @@ impl Default for LoadOptions {
             source: None,
             default_confidence: Confidence::new(50),
             strict: false,
+            reliability: None,
         }
     }
 }
@@ -81,6 +90,9 @@ pub struct Feed {
     /// supported hash, MISP attributes with `to_ids` false, hosts-file boilerplate
     /// (`127.0.0.1 localhost`).
     pub ignored: usize,
+    /// Records kept with an unknown age because their timestamp could not be read (in
+    /// strict mode the first one is an error instead).
+    pub bad_timestamps: usize,
 }
 
 /// A record that was not turned into indicators.
@@ -161,6 +173,7 @@ impl<'s> FeedBuilder<'s> {
                 count: 0,
                 skipped: Vec::new(),
                 ignored: 0,
+                bad_timestamps: 0,
             },
             strict: opts.strict,
             sink,
@@ -185,6 +198,20 @@ impl<'s> FeedBuilder<'s> {
             return Err(IntelError::Strict { location, reason });
         }
         self.feed.skipped.push(Skipped { location, reason });
+        Ok(())
+    }
+
+    /// Records an unreadable timestamp of a record that is kept with an unknown age; in strict
+    /// mode returns it as an error instead.
+    pub(crate) fn bad_timestamp(
+        &mut self,
+        location: String,
+        reason: String,
+    ) -> Result<(), IntelError> {
+        if self.strict {
+            return Err(IntelError::Strict { location, reason });
+        }
+        self.feed.bad_timestamps += 1;
         Ok(())
     }
 }
@@ -322,6 +349,7 @@ fn load_file(
         indicators = feed.count,
         skipped = feed.skipped.len(),
         ignored = feed.ignored,
+        bad_timestamps = feed.bad_timestamps,
         "loaded feed"
     );
     Ok(feed)
@@ -437,6 +465,29 @@ mod tests {
         );
         let f = load_reader("x.txt", &b"1.2.3.4\n"[..], &o).unwrap();
         assert_eq!(f.indicators[0].source, "feed-x");
+    }
+
+    #[test]
+    fn reliability_is_stamped_in_every_format_and_lists_have_no_dates() {
+        let o = LoadOptions {
+            reliability: Some(Reliability::D),
+            ..LoadOptions::default()
+        };
+        for (name, data) in [
+            ("x.txt", &b"1.2.3.4\nevil.example # c2\n"[..]),
+            ("x.csv", b"value\n1.2.3.4\n"),
+            (
+                "x.json",
+                br#"{"type":"indicator","pattern":"[ipv4-addr:value = '1.2.3.4']"}"#,
+            ),
+        ] {
+            let f = load_reader(name, data, &o).unwrap();
+            assert!(!f.indicators.is_empty());
+            for i in &f.indicators {
+                assert_eq!(i.reliability, Some(Reliability::D), "{name}");
+                assert_eq!(i.valid_from, None, "{name}");
+            }
+        }
     }
 
     #[test]

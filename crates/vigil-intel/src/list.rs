@@ -200,6 +200,9 @@ pub(crate) fn parse_with(
             confidence,
             severity,
             name: name_here,
+            // Plain lists carry no dates.
+            valid_from: None,
+            reliability: opts.reliability,
         });
     }
     out.feed.indicators.shrink_to_fit();

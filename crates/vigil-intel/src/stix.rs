@@ -9,22 +9,29 @@
 //! * `indicator` objects whose `pattern_type` is absent (STIX 2.0) or `stix`: every atom of the
 //!   pattern (see [`crate::pattern::extract_atoms`]) with `id` = the STIX id, `name` = `name`,
 //!   `confidence` = `confidence` (clamped to 0–100) or the feed default, and the severity
-//!   derived from the confidence. Revoked indicators are ignored; `valid_until` is not checked
-//!   (a scanner looking at old traffic still wants expired indicators). An invalid pattern, a
-//!   pattern without a matchable comparison, and atoms whose value does not normalise are skipped
-//!   records located by JSON path (`objects[12].pattern`).
+//!   derived from the confidence, and `valid_from` = `valid_from` (else `created`). Revoked
+//!   indicators are ignored; `valid_until` is not checked (a scanner looking at old traffic
+//!   still wants expired indicators). An invalid pattern, a pattern without a matchable
+//!   comparison, and atoms whose value does not normalise are skipped records located by JSON
+//!   path (`objects[12].pattern`).
 //! * cyber-observable objects `ipv4-addr`, `ipv6-addr`, `domain-name`, `url` (`value`) and `file`
-//!   (`hashes` MD5 / SHA-1 / SHA-256), with `id` = the object id and the default confidence.
+//!   (`hashes` MD5 / SHA-1 / SHA-256), with `id` = the object id, the default confidence and
+//!   `valid_from` = `created` when present (STIX 2.1 observables usually have none).
 //! * everything else (other SDOs, SROs, marking definitions, indicators with other pattern
 //!   types, files without a supported hash) is counted in [`Feed::ignored`].
+//!
+//! Timestamps are strict RFC 3339 ([`timestamp::parse_rfc3339`]). An unreadable one is counted
+//! in [`Feed::bad_timestamps`] and the next candidate (`created`) is tried; in strict mode it is
+//! an error located like `objects[3].valid_from`.
 use std::borrow::Cow;
 use std::fmt;
 
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
-use vigil_model::{Confidence, Indicator, IndicatorType, Severity};
+use vigil_model::{Confidence, Indicator, IndicatorType, Reliability, Severity};
 
 use crate::normalize::{self, NormError};
 use crate::pattern;
+use crate::timestamp;
 use crate::{Feed, FeedBuilder, IntelError, LoadOptions};
 
 /// Parses STIX JSON held in memory. `name` is used in locations and as the default source.
@@ -52,6 +59,7 @@ pub(crate) fn parse_with(
             },
         ),
         default_confidence: opts.default_confidence,
+        reliability: opts.reliability,
         fatal: None,
     };
     let mut de = serde_json::Deserializer::from_slice(data);
@@ -85,6 +93,7 @@ struct Loader<'n> {
     name: &'n str,
     out: FeedBuilder<'n>,
     default_confidence: Confidence,
+    reliability: Option<Reliability>,
     /// An error that must abort loading (strict mode); the deserialiser is stopped with a
     /// placeholder error and this one is returned instead.
     fatal: Option<IntelError>,
@@ -128,6 +137,8 @@ struct RawObject<'de> {
     name: Option<Cow<'de, str>>,
     confidence: Option<f64>,
     revoked: bool,
+    valid_from: Option<Cow<'de, str>>,
+    created: Option<Cow<'de, str>>,
     value: Option<Cow<'de, str>>,
     hashes: Vec<(Cow<'de, str>, Cow<'de, str>)>,
 }
@@ -151,6 +162,7 @@ impl Loader<'_> {
         id: Option<&str>,
         confidence: Confidence,
         name: Option<&str>,
+        valid_from: Option<i64>,
     ) {
         let source = self.out.feed.source.clone();
         self.out.push(Indicator {
@@ -161,7 +173,33 @@ impl Loader<'_> {
             confidence,
             severity: Severity::from_confidence(confidence),
             name: name.map(str::to_string),
+            valid_from,
+            reliability: self.reliability,
         });
+    }
+
+    /// The first of `candidates` (field name, value) that is a valid timestamp. Unreadable ones
+    /// are counted (or, in strict mode, stop loading) and the next one is tried.
+    fn timestamp(
+        &mut self,
+        w: Where,
+        candidates: &[(&str, Option<&str>)],
+    ) -> Result<Option<i64>, ()> {
+        for &(field, value) in candidates {
+            let Some(v) = value else { continue };
+            match timestamp::parse_rfc3339(v) {
+                Ok(t) => return Ok(Some(t)),
+                Err(e) => {
+                    let location = self.location(w, field);
+                    let reason = format!("invalid {field} {:?}: {e}", normalize::snippet(v));
+                    if let Err(err) = self.out.bad_timestamp(location, reason) {
+                        self.fatal = Some(err);
+                        return Err(());
+                    }
+                }
+            }
+        }
+        Ok(None)
     }
 
     fn object(&mut self, w: Where, o: RawObject<'_>) -> Result<(), ()> {
@@ -241,6 +279,13 @@ impl Loader<'_> {
             .confidence
             .map(|c| Confidence::new(c.round() as i64))
             .unwrap_or(self.default_confidence);
+        let valid_from = self.timestamp(
+            w,
+            &[
+                ("valid_from", o.valid_from.as_deref()),
+                ("created", o.created.as_deref()),
+            ],
+        )?;
         for a in ex.atoms {
             self.push(
                 a.kind,
@@ -248,6 +293,7 @@ impl Loader<'_> {
                 o.id.as_deref(),
                 confidence,
                 o.name.as_deref(),
+                valid_from,
             );
         }
         Ok(())
@@ -267,8 +313,9 @@ impl Loader<'_> {
         };
         match norm(v) {
             Ok((kind, value)) => {
+                let valid_from = self.timestamp(w, &[("created", o.created.as_deref())])?;
                 let c = self.default_confidence;
-                self.push(kind, value, o.id.as_deref(), c, None);
+                self.push(kind, value, o.id.as_deref(), c, None, valid_from);
                 Ok(())
             }
             Err(e) => self.skip(self.location(w, "value"), e.to_string()),
@@ -277,6 +324,8 @@ impl Loader<'_> {
 
     fn file(&mut self, w: Where, o: &RawObject<'_>) -> Result<(), ()> {
         let mut used = false;
+        // Read once, at the first hash that yields an indicator.
+        let mut valid_from: Option<Option<i64>> = None;
         for (algo, v) in &o.hashes {
             let kind = match algo.to_ascii_lowercase().as_str() {
                 "md5" => IndicatorType::Md5,
@@ -287,8 +336,13 @@ impl Loader<'_> {
             used = true;
             match normalize::normalize(kind, v) {
                 Ok(value) => {
+                    let t = match valid_from {
+                        Some(t) => t,
+                        None => *valid_from
+                            .insert(self.timestamp(w, &[("created", o.created.as_deref())])?),
+                    };
                     let c = self.default_confidence;
-                    self.push(kind, value, o.id.as_deref(), c, None);
+                    self.push(kind, value, o.id.as_deref(), c, None, t);
                 }
                 Err(e) => {
                     self.skip(self.location(w, &format!("hashes.{algo}")), e.to_string())?;
@@ -423,6 +477,8 @@ impl<'de> Visitor<'de> for ObjectVisitor<'_, '_> {
                 "value" => o.value = map.next_value::<LenientStr<'de>>()?.0,
                 "confidence" => o.confidence = map.next_value::<LenientNum>()?.0,
                 "revoked" => o.revoked = map.next_value::<LenientBool>()?.0,
+                "valid_from" => o.valid_from = map.next_value::<LenientStr<'de>>()?.0,
+                "created" => o.created = map.next_value::<LenientStr<'de>>()?.0,
                 "hashes" => o.hashes = map.next_value::<Hashes<'de>>()?.0,
                 "objects" if matches!(self.at, Where::Root) => {
                     saw_objects |= map.next_value_seed(ObjectsSeed {
@@ -743,6 +799,76 @@ mod tests {
         assert!(skipped[2].starts_with("b.json: objects[8].value: invalid domain \"bad..example\""));
         // identity, yara indicator, revoked indicator, file without supported hash.
         assert_eq!(f.ignored, 4);
+        // valid_from on the indicator; the observables have no `created`.
+        assert_eq!(a.valid_from, Some(1_577_836_800));
+        assert_eq!(f.indicators[2].valid_from, None);
+        assert_eq!(f.bad_timestamps, 0);
+        assert!(f.indicators.iter().all(|i| i.reliability.is_none()));
+    }
+
+    const DATED: &str = r#"[
+        {"type": "indicator", "id": "indicator--1", "pattern": "[ipv4-addr:value = '192.0.2.1']",
+         "created": "2021-01-01T00:00:00.000Z", "valid_from": "2022-01-01T00:00:00Z"},
+        {"type": "indicator", "id": "indicator--2", "pattern": "[ipv4-addr:value = '192.0.2.2']",
+         "created": "2021-01-01T00:00:00.000Z"},
+        {"type": "indicator", "id": "indicator--3", "pattern": "[ipv4-addr:value = '192.0.2.3']",
+         "created": "2021-01-01T00:00:00.000Z", "valid_from": "last tuesday"},
+        {"type": "indicator", "id": "indicator--4", "pattern": "[ipv4-addr:value = '192.0.2.4']",
+         "created": 5, "valid_from": "2022-13-01T00:00:00Z"},
+        {"type": "domain-name", "id": "domain-name--1", "value": "a.example",
+         "created": "2023-06-01T12:00:00+02:00"},
+        {"type": "file", "id": "file--1", "created": "2023-06-01T10:00:00Z",
+         "hashes": {"MD5": "D41D8CD98F00B204E9800998ECF8427E", "SHA-1": "bad",
+           "SHA-256": "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"}}
+    ]"#;
+
+    #[test]
+    fn valid_from_comes_from_valid_from_then_created() {
+        let o = LoadOptions {
+            reliability: Some(Reliability::C),
+            ..LoadOptions::default()
+        };
+        let f = parse("d.json", DATED.as_bytes(), &o).unwrap();
+        let got: Vec<_> = f
+            .indicators
+            .iter()
+            .map(|i| (i.value.as_str(), i.valid_from))
+            .collect();
+        let jan_2021 = Some(1_609_459_200);
+        let june_2023 = Some(1_685_613_600);
+        assert_eq!(
+            got,
+            [
+                ("192.0.2.1", Some(1_640_995_200)),
+                ("192.0.2.2", jan_2021),
+                // An unreadable valid_from falls back to created …
+                ("192.0.2.3", jan_2021),
+                // … and with nothing readable the age is unknown.
+                ("192.0.2.4", None),
+                ("a.example", june_2023),
+                ("d41d8cd98f00b204e9800998ecf8427e", june_2023),
+                (
+                    "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+                    june_2023
+                ),
+            ]
+        );
+        assert_eq!(f.bad_timestamps, 2);
+        assert_eq!(f.skipped.len(), 1, "{:?}", f.skipped); // the bad SHA-1
+        assert!(f
+            .indicators
+            .iter()
+            .all(|i| i.reliability == Some(Reliability::C)));
+
+        let strict = LoadOptions {
+            strict: true,
+            ..LoadOptions::default()
+        };
+        let e = parse("d.json", DATED.as_bytes(), &strict).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "d.json: [2].valid_from: invalid valid_from \"last tuesday\": expected an RFC 3339 date-time such as 2024-05-01T12:00:00Z (strict mode)"
+        );
     }
 
     #[test]

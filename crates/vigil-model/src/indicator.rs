@@ -6,6 +6,8 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
 
+use crate::score::Reliability;
+
 /// What an indicator's value denotes, and therefore which traffic fields it is matched against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -143,6 +145,13 @@ pub struct Indicator {
     pub severity: Severity,
     /// Human-readable description (STIX name, MISP comment, list comment).
     pub name: Option<String>,
+    /// When the indicator became valid or was first seen, in Unix seconds (STIX `valid_from`,
+    /// a feed's `first_seen`); the reference point of age decay. `None`: unknown age.
+    #[serde(default)]
+    pub valid_from: Option<i64>,
+    /// The Admiralty grade configured for the feed this indicator came from.
+    #[serde(default)]
+    pub reliability: Option<Reliability>,
 }
 
 #[cfg(test)]
@@ -171,5 +180,24 @@ mod tests {
         assert_eq!(Confidence::new(-3).get(), 0);
         assert_eq!(Severity::from_confidence(Confidence::new(90)).get(), 1);
         assert_eq!(Severity::from_confidence(Confidence::new(10)).get(), 4);
+    }
+
+    #[test]
+    fn indicators_serialised_before_provenance_existed_still_load() {
+        let old = r#"{"kind":"ip","value":"192.0.2.1","source":"f","id":null,
+            "confidence":60,"severity":2,"name":null}"#;
+        let i: Indicator = serde_json::from_str(old).unwrap();
+        assert_eq!((i.valid_from, i.reliability), (None, None));
+        let new = Indicator {
+            valid_from: Some(1_700_000_000),
+            reliability: Some(Reliability::B),
+            ..i
+        };
+        let json = serde_json::to_string(&new).unwrap();
+        assert!(
+            json.contains(r#""valid_from":1700000000,"reliability":"B""#),
+            "{json}"
+        );
+        assert_eq!(serde_json::from_str::<Indicator>(&json).unwrap(), new);
     }
 }

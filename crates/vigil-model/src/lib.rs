@@ -2,7 +2,9 @@
 #![forbid(unsafe_code)]
 
 pub mod indicator;
+pub mod score;
 pub mod tlp;
 
 pub use indicator::{Confidence, Indicator, IndicatorType, Severity};
+pub use score::{score, DecayModel, Reliability, Score};
 pub use tlp::Tlp;

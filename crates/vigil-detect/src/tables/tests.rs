@@ -12,6 +12,8 @@ fn ind(kind: IndicatorType, value: &str) -> Indicator {
         confidence: Confidence::new(50),
         severity: Severity::new(2),
         name: None,
+        valid_from: None,
+        reliability: None,
     }
 }
 
@@ -395,6 +397,129 @@ fn duplicates_keep_first_metadata_and_highest_confidence() {
 }
 
 #[test]
+fn duplicates_take_the_most_recent_valid_from() {
+    let mut b = TablesBuilder::new();
+    b.add(&ind(T::Ip, "192.0.2.9")).unwrap(); // undated, so the date array starts later
+    let mut first = ind(T::Domain, "evil.com");
+    first.valid_from = Some(1_600_000_000);
+    b.add(&first).unwrap();
+    for t in [
+        Some(1_500_000_000),
+        None,
+        Some(1_700_000_000),
+        Some(1_650_000_000),
+    ] {
+        b.add(&Indicator {
+            valid_from: t,
+            ..first.clone()
+        })
+        .unwrap();
+    }
+    // A dated duplicate of an undated indicator gives it a date.
+    b.add(&Indicator {
+        valid_from: Some(1_234_567_890),
+        ..ind(T::Ip, "192.0.2.9")
+    })
+    .unwrap();
+    let t = b.build();
+    let dom = t.get(t.match_domain("evil.com").unwrap());
+    assert_eq!(dom.valid_from, Some(1_700_000_000));
+    let ip4 = t.get(t.match_ip(ip("192.0.2.9")).unwrap());
+    assert_eq!(ip4.valid_from, Some(1_234_567_890));
+}
+
+#[test]
+fn provenance_round_trips_and_undated_tables_pay_nothing_for_it() {
+    let mut b = TablesBuilder::new();
+    // An explicit grade set before loading wins over the indicators' own.
+    b.set_source_reliability("graded", Reliability::A).unwrap();
+    let add = |b: &mut TablesBuilder, v: &str, src: &str, t, r| {
+        b.add(&Indicator {
+            source: src.into(),
+            valid_from: t,
+            reliability: r,
+            ..ind(T::Domain, v)
+        })
+        .unwrap()
+    };
+    add(
+        &mut b,
+        "a.example",
+        "graded",
+        Some(1_600_000_000),
+        Some(Reliability::E),
+    );
+    // The first indicator of a source with a grade sets it.
+    add(&mut b, "b.example", "plain", None, None);
+    add(&mut b, "c.example", "plain", Some(0), Some(Reliability::C));
+    add(&mut b, "d.example", "plain", Some(-5), Some(Reliability::E));
+    add(&mut b, "e.example", "plain", Some(i64::MAX), None);
+    add(&mut b, "f.example", "late", None, None);
+    // Setting a grade after loading also wins.
+    b.set_source_reliability("late", Reliability::B).unwrap();
+    let t = b.build();
+    let get = |v| t.get(t.match_domain(v).unwrap());
+    assert_eq!(get("a.example").reliability, Some(Reliability::A));
+    assert_eq!(get("a.example").valid_from, Some(1_600_000_000));
+    assert_eq!(get("b.example").reliability, Some(Reliability::C));
+    assert_eq!(get("b.example").valid_from, None);
+    // Out-of-range dates are clamped, never read as "unknown".
+    assert_eq!(get("c.example").valid_from, Some(1));
+    assert_eq!(get("d.example").valid_from, Some(1));
+    assert_eq!(get("d.example").reliability, Some(Reliability::C));
+    assert_eq!(get("e.example").valid_from, Some(i64::from(u32::MAX)));
+    assert_eq!(get("f.example").reliability, Some(Reliability::B));
+    assert_eq!(t.valid_from.len(), t.len());
+
+    // Undated tables have no date array at all.
+    let mut b = TablesBuilder::new();
+    for i in 0..100u32 {
+        b.add(&ind(T::Ip, &Ipv4Addr::from(i + 1).to_string()))
+            .unwrap();
+    }
+    let undated = b.build();
+    assert!(undated.valid_from.is_empty());
+    assert_eq!(undated.get(5).valid_from, None);
+    assert_eq!(undated.get(5).reliability, None);
+}
+
+#[test]
+fn score_at_uses_the_age_at_the_given_time() {
+    let day = 86_400;
+    let mut b = TablesBuilder::new();
+    b.add(&Indicator {
+        confidence: Confidence::new(80),
+        valid_from: Some(1_700_000_000),
+        reliability: Some(Reliability::B),
+        ..ind(T::Domain, "evil.com")
+    })
+    .unwrap();
+    b.add(&Indicator {
+        source: "ungraded".into(),
+        ..ind(T::Ip, "192.0.2.1")
+    })
+    .unwrap();
+    let t = b.build();
+    let r = t.get(t.match_domain("evil.com").unwrap());
+    // Domains: τ 120 d, δ 2; 30 days → decay 0.5.
+    let s = r.score_at(1_700_000_000 + 30 * day);
+    assert_eq!(s.value, 36);
+    assert_eq!(s.age_days, Some(30.0));
+    assert_eq!(
+        s.explanation(),
+        "base 80 × reliability B 0.90 × decay 0.50 (age 30.0 d, τ 120 d, δ 2.0) = 36"
+    );
+    assert_eq!(r.score_at(1_700_000_000).value, 72);
+    assert_eq!(r.score_at(1_700_000_000 + 120 * day).value, 0);
+    assert_eq!(r.score_at(i64::MIN).value, 72);
+    // Undated, ungraded: the confidence as is.
+    let s = t
+        .get(t.match_ip(ip("192.0.2.1")).unwrap())
+        .score_at(i64::MAX);
+    assert_eq!((s.value, s.age_days), (50, None));
+}
+
+#[test]
 fn metadata_round_trips() {
     // Every 2nd indicator with a STIX id: stored densely; every 5th: sparsely.
     for every in [2, 5] {
@@ -421,6 +546,8 @@ fn metadata_round_trip(every: u32) {
                 1 => Some(String::new()),
                 _ => Some(format!("name {}", i % 5)),
             },
+            valid_from: None,
+            reliability: None,
         })
         .unwrap();
     }
@@ -636,6 +763,9 @@ fn load_one_million_indicators() {
             confidence: Confidence::new((r >> 8) as i64 % 101),
             severity: Severity::new(((r >> 16) % 4 + 1) as u8),
             name: ((r >> 24) % 4 == 1).then(|| format!("campaign {}", (r >> 32) % 200)),
+            // Every indicator dated (as from STIX or a dated CSV): the worst case for memory.
+            valid_from: Some(1_600_000_000 + (r >> 40) as i64 % 100_000_000),
+            reliability: Some(Reliability::ALL[(r % 6) as usize]),
         });
     };
     for _ in 0..400_000 {
@@ -718,6 +848,18 @@ fn load_one_million_indicators() {
         t.v6.len(),
         t.strings.heap_bytes() / 8,
         t.stix.dense
+    );
+    let dates = t.valid_from.capacity() * 4;
+    println!(
+        "valid_from array {} bytes ({:.1} bytes/indicator; absent for undated feeds: {:.1} bytes/indicator)",
+        dates,
+        dates as f64 / t.len() as f64,
+        (heap - dates) as f64 / t.len() as f64
+    );
+    let r = t.get(0);
+    println!(
+        "score of indicator 0 a week after its date: {}",
+        r.score_at(r.valid_from.unwrap() + 7 * 86_400).explanation()
     );
 
     // Lookup throughput (hits and misses).
