@@ -11,13 +11,17 @@ use crate::checksum;
 use crate::decode::{self, tcp_flags, DecodeOutcome, Decoded, L4};
 use crate::eve::{self, EventType, EventTypes};
 use crate::flow::{
-    Direction, EndReason, FlowCore, FlowKey, FlowTable, FlowTimeouts, HasCore, PROTO_ICMP,
+    Direction, EndReason, FlowCore, FlowKey, FlowState, FlowTable, FlowTimeouts, HasCore, PROTO_ICMP,
     PROTO_ICMPV6, PROTO_TCP, PROTO_UDP,
 };
 use crate::frag::FragmentTable;
 use crate::pcap::{CaptureError, CaptureReader, Timestamp};
 use crate::reassembly::{Stream, StreamLimits};
+use crate::models::{Models, Observation};
+use crate::signatures::post::{AlertFacts, AlertPolicy, Thresholds};
+use crate::signatures::{self, AppKind, Buffers, FlowBits, Hook, PacketView, SignatureSet};
 use crate::tables::{IndicatorId, IndicatorTables};
+use rustc_hash::FxHashMap;
 use serde::Serialize;
 use std::collections::{BTreeMap, VecDeque};
 use std::io::{self, Read, Write};
@@ -204,32 +208,70 @@ pub struct ScanReport {
 /// Progress callback: bytes consumed so far across inputs.
 pub type Progress<'a> = &'a (dyn Fn(u64) + Sync);
 
+/// What a scan detects with: indicator tables, compiled rules, behaviour models, and the
+/// alert policy (threshold.config) applied where events are merged.
+pub struct Detectors {
+    pub tables: Arc<IndicatorTables>,
+    pub sigs: Arc<SignatureSet>,
+    /// `None` when the behaviour models are off.
+    pub models: Option<Models>,
+    pub policy: AlertPolicy,
+}
+
+impl Detectors {
+    /// Indicator tables only: no rules, no models.
+    pub fn indicators(tables: Arc<IndicatorTables>) -> Detectors {
+        Detectors {
+            tables,
+            sigs: Arc::new(SignatureSet::empty()),
+            models: None,
+            policy: AlertPolicy::default(),
+        }
+    }
+}
+
+/// Shared, read-only detection state every worker consults.
+struct Shared {
+    tables: Arc<IndicatorTables>,
+    sigs: Arc<SignatureSet>,
+    /// Workers report flow starts, flow ends and DNS queries for the models.
+    observe: bool,
+}
+
 /// Runs a scan and writes EVE JSON lines to `out`.
 pub fn scan(
     inputs: &[Input],
     cfg: &ScanConfig,
-    tables: Arc<IndicatorTables>,
+    det: Detectors,
     out: &mut dyn Write,
     progress: Progress<'_>,
 ) -> Result<ScanReport, ScanError> {
     let threads = cfg.threads.clamp(1, SHARDS);
+    let shared = Arc::new(Shared {
+        tables: det.tables,
+        sigs: det.sigs,
+        observe: det.models.is_some(),
+    });
+    let post = Post::new(shared.sigs.clone(), det.models, det.policy, cfg.event_types);
     let mut report = if threads == 1 {
         let mut sink = InlineSink {
-            worker: Worker::new(0, 1, cfg, tables),
+            worker: Worker::new(0, 1, cfg, shared),
             out,
             scratch: Vec::new(),
+            post,
         };
         let mut report = read_inputs(inputs, cfg, &mut sink, progress)?;
-        let (c, t) = sink.finish(report.counters.packets + 1)?;
+        let (c, t) = sink.finish(report.counters.packets + 1, report.last_ts)?;
         report.counters.merge(&c);
         merge_tallies(&mut report.alerts, t);
         report
     } else {
         std::thread::scope(|scope| -> Result<ScanReport, ScanError> {
-            let mut sink = ThreadedSink::start(scope, threads, cfg, &tables, &mut *out);
+            let mut sink = ThreadedSink::start(scope, threads, cfg, &shared, &mut *out, post);
             let report = read_inputs(inputs, cfg, &mut sink, progress);
             let packets = report.as_ref().map(|r| r.counters.packets).unwrap_or(0);
-            let done = sink.finish(packets);
+            let last_ts = report.as_ref().map(|r| r.last_ts).unwrap_or_default();
+            let done = sink.finish(packets, last_ts);
             let mut report = report?;
             let (c, t) = done?;
             report.counters.merge(&c);
@@ -250,6 +292,8 @@ fn merge_tallies(into: &mut Vec<AlertTally>, from: BTreeMap<(u32, &'static str),
     for (k, t) in from {
         map.entry(k).and_modify(|e| e.count += t.count).or_insert(t);
     }
+    // Alerts all suppressed by thresholds leave no tally.
+    map.retain(|_, t| t.count > 0);
     into.extend(map.into_values());
     into.sort_by(|a, b| {
         b.count
@@ -471,23 +515,37 @@ struct InlineSink<'o> {
     worker: Worker,
     out: &'o mut dyn Write,
     scratch: Vec<u8>,
+    post: Post,
 }
 
 impl InlineSink<'_> {
     fn flush(&mut self) -> io::Result<()> {
         // A single worker produces events already in key order.
-        let ev = std::mem::take(&mut self.worker.events);
-        self.out.write_all(&ev.buf)?;
-        self.scratch = ev.buf;
+        let mut ev = std::mem::take(&mut self.worker.events);
+        if ev.aux.is_empty() {
+            self.out.write_all(&ev.buf)?;
+        } else {
+            for &(_, s, e, a) in &ev.index {
+                let aux = ev.aux.get(a as usize);
+                self.post
+                    .write(&ev.buf[s as usize..e as usize], aux, &mut *self.out)?;
+            }
+        }
+        self.scratch = std::mem::take(&mut ev.buf);
         self.scratch.clear();
-        self.worker.events.buf = std::mem::take(&mut self.scratch);
+        ev.index.clear();
+        ev.aux.clear();
+        ev.buf = std::mem::take(&mut self.scratch);
+        self.worker.events = ev;
         Ok(())
     }
 
-    fn finish(mut self, end_cnt: u64) -> io::Result<Finished> {
+    fn finish(mut self, end_cnt: u64, last_ts: Timestamp) -> io::Result<Finished> {
         self.worker.finish(end_cnt);
         self.flush()?;
-        Ok((self.worker.counters, self.worker.tallies))
+        let mut fin = (self.worker.counters, self.worker.tallies);
+        self.post.finish(last_ts, &mut *self.out, &mut fin)?;
+        Ok(fin)
     }
 }
 
@@ -500,7 +558,7 @@ impl Sink for InlineSink<'_> {
         decoded: &Decoded<'_>,
     ) -> io::Result<()> {
         self.worker.process(meta, decoded);
-        if self.worker.events.buf.len() > 1 << 20 {
+        if self.worker.events.buf.len() > 1 << 20 && self.worker.events.aux.is_empty() {
             self.flush()?;
         }
         Ok(())
@@ -508,7 +566,8 @@ impl Sink for InlineSink<'_> {
 
     fn tick(&mut self, pcap_cnt: u64, now: Timestamp) -> io::Result<()> {
         self.worker.tick(pcap_cnt, now);
-        self.flush()
+        self.flush()?;
+        self.post.tick(now, &mut *self.out)
     }
 }
 
@@ -531,6 +590,8 @@ enum Job {
 
 struct ChunkOut {
     events: EventBuf,
+    /// The capture time of the timeout check that ended this chunk, if one did.
+    tick: Option<Timestamp>,
     /// The emptied batch, handed back so the reader reuses its buffers instead of allocating
     /// (and page-faulting) a megabyte per chunk.
     spare: Option<Batch>,
@@ -548,6 +609,7 @@ struct ThreadedSink<'o> {
     out: &'o mut dyn Write,
     finished: Finished,
     spares: Vec<Vec<Batch>>,
+    post: Post,
 }
 
 /// Chunks a worker may run ahead of the merge; bounds memory on large captures.
@@ -558,23 +620,26 @@ impl<'o> ThreadedSink<'o> {
         scope: &'scope std::thread::Scope<'scope, 'env>,
         threads: usize,
         cfg: &'env ScanConfig,
-        tables: &'env Arc<IndicatorTables>,
+        shared: &'env Arc<Shared>,
         out: &'o mut dyn Write,
+        post: Post,
     ) -> ThreadedSink<'o> {
         let mut jobs = Vec::new();
         let mut results = Vec::new();
         for w in 0..threads {
             let (jtx, jrx) = crossbeam_channel::bounded::<Job>(MAX_IN_FLIGHT + 1);
             let (rtx, rrx) = crossbeam_channel::bounded::<ChunkOut>(MAX_IN_FLIGHT + 2);
-            let mut worker = Worker::new(w, threads, cfg, tables.clone());
+            let mut worker = Worker::new(w, threads, cfg, shared.clone());
             scope.spawn(move || {
                 for job in jrx {
                     let mut spare = None;
+                    let mut chunk_tick = None;
                     let finished = match job {
                         Job::Chunk { mut batch, tick } => {
                             worker.process_batch(&batch);
                             if let Some((cnt, now)) = tick {
                                 worker.tick(cnt, now);
+                                chunk_tick = Some(now);
                             }
                             batch.data.clear();
                             batch.pkts.clear();
@@ -594,6 +659,7 @@ impl<'o> ThreadedSink<'o> {
                     if rtx
                         .send(ChunkOut {
                             events,
+                            tick: chunk_tick,
                             spare,
                             finished,
                         })
@@ -615,6 +681,7 @@ impl<'o> ThreadedSink<'o> {
             out,
             finished: Default::default(),
             spares: (0..threads).map(|_| Vec::new()).collect(),
+            post,
         }
     }
 
@@ -636,18 +703,23 @@ impl<'o> ThreadedSink<'o> {
             outs.push(rx.recv().map_err(|_| io::Error::other("worker stopped"))?);
         }
         self.in_flight -= 1;
-        let mut all: Vec<(EventKey, usize, usize, usize)> = Vec::new();
+        let mut all: Vec<(EventKey, usize, usize, usize, u32)> = Vec::new();
         for (w, o) in outs.iter().enumerate() {
             all.extend(
                 o.events
                     .index
                     .iter()
-                    .map(|(k, s, e)| (*k, w, *s as usize, *e as usize)),
+                    .map(|(k, s, e, a)| (*k, w, *s as usize, *e as usize, *a)),
             );
         }
         all.sort_unstable_by_key(|(k, ..)| *k);
-        for (_, w, s, e) in all {
-            self.out.write_all(&outs[w].events.buf[s..e])?;
+        for (_, w, s, e, a) in all {
+            let ev = &outs[w].events;
+            self.post
+                .write(&ev.buf[s..e], ev.aux.get(a as usize), &mut *self.out)?;
+        }
+        if let Some(now) = outs.iter().find_map(|o| o.tick) {
+            self.post.tick(now, &mut *self.out)?;
         }
         for (w, o) in outs.into_iter().enumerate() {
             if let Some(b) = o.spare {
@@ -667,7 +739,7 @@ impl<'o> ThreadedSink<'o> {
         Ok(())
     }
 
-    fn finish(mut self, packets: u64) -> io::Result<Finished> {
+    fn finish(mut self, packets: u64, last_ts: Timestamp) -> io::Result<Finished> {
         self.send(|batch| Job::Chunk { batch, tick: None })?;
         self.send(|_| Job::Finish {
             end_cnt: packets + 1,
@@ -675,7 +747,9 @@ impl<'o> ThreadedSink<'o> {
         while self.in_flight > 0 {
             self.merge_oldest()?;
         }
-        Ok(self.finished)
+        let mut fin = self.finished;
+        self.post.finish(last_ts, &mut *self.out, &mut fin)?;
+        Ok(fin)
     }
 }
 
@@ -708,6 +782,155 @@ impl Sink for ThreadedSink<'_> {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Merge stage: what needs capture order across shards.
+
+/// Applies rate limits to rule alerts and runs the behaviour models, in merged (capture)
+/// order, so both are independent of the thread count.
+struct Post {
+    sigs: Arc<SignatureSet>,
+    thresholds: Thresholds,
+    policy: AlertPolicy,
+    models: Option<Models>,
+    types: EventTypes,
+    dets: Vec<crate::models::Detection>,
+    /// Rule alerts dropped here, by (sid, tally field).
+    suppressed: BTreeMap<u32, u64>,
+    model_alerts: u64,
+    model_tallies: BTreeMap<(u32, &'static str), AlertTally>,
+    line: Vec<u8>,
+}
+
+impl Post {
+    fn new(
+        sigs: Arc<SignatureSet>,
+        models: Option<Models>,
+        policy: AlertPolicy,
+        types: EventTypes,
+    ) -> Post {
+        Post {
+            sigs,
+            thresholds: Thresholds::default(),
+            policy,
+            models,
+            types,
+            dets: Vec::new(),
+            suppressed: BTreeMap::new(),
+            model_alerts: 0,
+            model_tallies: BTreeMap::new(),
+            line: Vec::new(),
+        }
+    }
+
+    fn write(&mut self, bytes: &[u8], aux: Option<&Aux>, out: &mut dyn Write) -> io::Result<()> {
+        match aux {
+            None => out.write_all(bytes),
+            Some(Aux::Alert { sig, facts }) => {
+                let s = &self.sigs.sigs[*sig as usize];
+                let keep = if self.policy.suppressed(s.gid, s.sid, facts) {
+                    false
+                } else {
+                    match self.policy.limit(s.gid, s.sid).or(s.limit.as_ref()) {
+                        Some(limit) => self.thresholds.admit(*sig, limit, facts),
+                        None => true,
+                    }
+                };
+                if keep {
+                    out.write_all(bytes)
+                } else {
+                    *self.suppressed.entry(s.sid).or_default() += 1;
+                    Ok(())
+                }
+            }
+            Some(Aux::Obs(o)) => {
+                out.write_all(bytes)?;
+                if let Some(m) = self.models.as_mut() {
+                    m.observe(&o.as_observation(), &mut self.dets);
+                }
+                self.write_detections(out)
+            }
+        }
+    }
+
+    fn tick(&mut self, now: Timestamp, out: &mut dyn Write) -> io::Result<()> {
+        if let Some(m) = self.models.as_mut() {
+            m.tick(now, &mut self.dets);
+        }
+        self.write_detections(out)
+    }
+
+    fn finish(&mut self, now: Timestamp, out: &mut dyn Write, fin: &mut Finished) -> io::Result<()> {
+        if let Some(m) = self.models.as_mut() {
+            m.finish(now, &mut self.dets);
+        }
+        self.write_detections(out)?;
+        let (counters, tallies) = fin;
+        let dropped: u64 = self.suppressed.values().sum();
+        counters.alerts = counters.alerts - dropped + self.model_alerts;
+        if counters.events.contains_key("alert") || self.model_alerts > 0 {
+            let e = counters.events.entry("alert").or_default();
+            *e = (*e + self.model_alerts).saturating_sub(dropped);
+        }
+        for (sid, n) in &self.suppressed {
+            if let Some(t) = tallies.get_mut(&(*sid, "rule")) {
+                t.count = t.count.saturating_sub(*n);
+            }
+        }
+        for (k, t) in std::mem::take(&mut self.model_tallies) {
+            tallies.entry(k).and_modify(|e| e.count += t.count).or_insert(t);
+        }
+        Ok(())
+    }
+
+    fn write_detections(&mut self, out: &mut dyn Write) -> io::Result<()> {
+        for d in self.dets.drain(..) {
+            self.model_alerts += 1;
+            self.model_tallies
+                .entry((d.signature_id, d.model))
+                .and_modify(|t| t.count += 1)
+                .or_insert_with(|| AlertTally {
+                    signature_id: d.signature_id,
+                    signature: d.signature.clone(),
+                    severity: d.severity,
+                    matched_field: d.model,
+                    source: "vigil-models".to_string(),
+                    count: 1,
+                });
+            if !self.types.contains(EventType::Alert) {
+                continue;
+            }
+            let ev = serde_json::json!({
+                "timestamp": eve::timestamp_string(d.ts),
+                "event_type": "alert",
+                "src_ip": d.src,
+                "dest_ip": d.dst,
+                "dest_port": d.dst_port,
+                "alert": {
+                    "action": "allowed",
+                    "gid": 1,
+                    "signature_id": d.signature_id,
+                    "rev": 1,
+                    "signature": d.signature,
+                    "category": "Behavioural Threat Model",
+                    "severity": d.severity,
+                },
+                "vigil": {
+                    "source": "vigil-models",
+                    "model": d.model,
+                    "confidence": d.confidence,
+                    "attack": d.attack,
+                    "evidence": d.evidence,
+                },
+            });
+            self.line.clear();
+            serde_json::to_writer(&mut self.line, &ev).map_err(io::Error::other)?;
+            self.line.push(b'\n');
+            out.write_all(&self.line)?;
+        }
+        Ok(())
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Events
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -722,7 +945,97 @@ struct EventKey {
 #[derive(Default)]
 struct EventBuf {
     buf: Vec<u8>,
-    index: Vec<(EventKey, u32, u32)>,
+    /// Key, byte span in `buf`, and index in `aux` (or [`NO_AUX`]).
+    index: Vec<(EventKey, u32, u32, u32)>,
+    /// What the merge stage needs beyond the bytes: rate-limited alerts and model
+    /// observations. An observation alone has an empty byte span.
+    aux: Vec<Aux>,
+}
+
+const NO_AUX: u32 = u32::MAX;
+
+/// Work for the merge stage, which sees events in capture order across all shards.
+enum Aux {
+    /// An alert of a rate-limited rule: kept or dropped by [`Post`].
+    Alert { sig: u32, facts: AlertFacts },
+    /// An input for the behaviour models.
+    Obs(Obs),
+}
+
+/// An owned [`Observation`].
+enum Obs {
+    FlowStart {
+        ts: Timestamp,
+        src: IpAddr,
+        dst: IpAddr,
+        dst_port: u16,
+        proto: u8,
+    },
+    FlowEnd {
+        ts: Timestamp,
+        src: IpAddr,
+        dst: IpAddr,
+        dst_port: u16,
+        proto: u8,
+        pkts: [u64; 2],
+        bytes: [u64; 2],
+    },
+    DnsQuery {
+        ts: Timestamp,
+        src: IpAddr,
+        name: Box<str>,
+        rrtype: u16,
+    },
+}
+
+impl Obs {
+    fn as_observation(&self) -> Observation<'_> {
+        match self {
+            Obs::FlowStart {
+                ts,
+                src,
+                dst,
+                dst_port,
+                proto,
+            } => Observation::FlowStart {
+                ts: *ts,
+                src: *src,
+                dst: *dst,
+                dst_port: *dst_port,
+                proto: *proto,
+            },
+            Obs::FlowEnd {
+                ts,
+                src,
+                dst,
+                dst_port,
+                proto,
+                pkts,
+                bytes,
+            } => Observation::FlowEnd {
+                ts: *ts,
+                src: *src,
+                dst: *dst,
+                dst_port: *dst_port,
+                proto: *proto,
+                pkts_toserver: pkts[0],
+                pkts_toclient: pkts[1],
+                bytes_toserver: bytes[0],
+                bytes_toclient: bytes[1],
+            },
+            Obs::DnsQuery {
+                ts,
+                src,
+                name,
+                rrtype,
+            } => Observation::DnsQuery {
+                ts: *ts,
+                src: *src,
+                name,
+                rrtype: *rrtype,
+            },
+        }
+    }
 }
 
 /// Where the next events go, and under which key.
@@ -736,30 +1049,43 @@ struct Emitter {
 
 struct Worker {
     shards: Vec<Option<Shard>>,
-    tables: Arc<IndicatorTables>,
+    shared: Arc<Shared>,
     cfg: ScanConfig,
     events: EventBuf,
     emit: Emitter,
     counters: Counters,
     tallies: BTreeMap<(u32, &'static str), AlertTally>,
+    sx: SigScratch,
 }
 
 struct Shard {
     flows: FlowTable<FlowEntry>,
+    /// Runtime dataset `set`/`unset` changes made by rules in this shard's flows.
+    overlay: DataOverlayMap,
+}
+
+type DataOverlayMap = FxHashMap<(crate::rules::datasets::SetId, Box<[u8]>), bool>;
+
+/// Reused rule-evaluation buffers.
+#[derive(Default)]
+struct SigScratch {
+    scratch: signatures::Scratch,
+    hits: Vec<u32>,
 }
 
 impl Worker {
-    fn new(index: usize, threads: usize, cfg: &ScanConfig, tables: Arc<IndicatorTables>) -> Worker {
+    fn new(index: usize, threads: usize, cfg: &ScanConfig, shared: Arc<Shared>) -> Worker {
         let per_shard = (cfg.max_flows / SHARDS).max(16);
         Worker {
             shards: (0..SHARDS)
                 .map(|s| {
                     (s % threads == index).then(|| Shard {
                         flows: FlowTable::new(per_shard),
+                        overlay: DataOverlayMap::default(),
                     })
                 })
                 .collect(),
-            tables,
+            shared,
             cfg: cfg.clone(),
             events: EventBuf::default(),
             emit: Emitter {
@@ -773,6 +1099,7 @@ impl Worker {
             },
             counters: Counters::default(),
             tallies: BTreeMap::new(),
+            sx: SigScratch::default(),
         }
     }
 
@@ -799,15 +1126,41 @@ impl Worker {
         }
     }
 
+    /// The context for one shard's work.
+    fn cx<'a>(
+        shared: &'a Shared,
+        cfg: &'a ScanConfig,
+        events: &'a mut EventBuf,
+        emit: &'a mut Emitter,
+        counters: &'a mut Counters,
+        tallies: &'a mut BTreeMap<(u32, &'static str), AlertTally>,
+        sx: &'a mut SigScratch,
+        overlay: &'a mut DataOverlayMap,
+    ) -> Cx<'a> {
+        Cx {
+            events,
+            emit,
+            counters,
+            tallies,
+            tables: &shared.tables,
+            sigs: &shared.sigs,
+            observe: shared.observe,
+            cfg,
+            sx,
+            overlay,
+        }
+    }
+
     fn process(&mut self, meta: PktMeta, d: &Decoded<'_>) {
         let Worker {
             shards,
-            tables,
+            shared,
             cfg,
             events,
             emit,
             counters,
             tallies,
+            sx,
         } = self;
         let Some(shard) = shards[meta.shard as usize].as_mut() else {
             return;
@@ -818,14 +1171,16 @@ impl Worker {
             shard: meta.shard,
             seq: emit.key.seq,
         };
-        let mut cx = Cx {
+        let mut cx = Worker::cx(
+            shared,
+            cfg,
             events,
             emit,
             counters,
             tallies,
-            tables,
-            cfg: &*cfg,
-        };
+            sx,
+            &mut shard.overlay,
+        );
         let (sport, dport) = ports(d);
         let (key, _) = FlowKey::new(d.src, d.dst, sport, dport, d.ip_proto, d.vlan);
         let tcp_flags = match &d.l4 {
@@ -855,6 +1210,16 @@ impl Worker {
             }
             cx.counters.flows += 1;
             let entry = shard.flows.insert(key, FlowEntry::new(core));
+            if cx.observe {
+                let c = &entry.core;
+                cx.observe(Obs::FlowStart {
+                    ts: meta.ts,
+                    src: c.client,
+                    dst: c.server,
+                    dst_port: c.server_port,
+                    proto: c.proto,
+                });
+            }
             cx.match_flow_ips(entry, meta, d);
         }
         let Some(entry) = shard.flows.get_mut(&key) else {
@@ -867,17 +1232,21 @@ impl Worker {
             L4::Udp { payload, .. } => cx.udp(entry, dir, meta, sport, dport, payload),
             _ => {}
         }
+        if !cx.sigs.is_empty() {
+            cx.packet_rules(entry, dir, meta, d);
+        }
     }
 
     fn tick(&mut self, pcap_cnt: u64, now: Timestamp) {
         let Worker {
             shards,
-            tables,
+            shared,
             cfg,
             events,
             emit,
             counters,
             tallies,
+            sx,
         } = self;
         for (id, shard) in shards.iter_mut().enumerate() {
             let Some(shard) = shard else { continue };
@@ -888,14 +1257,16 @@ impl Worker {
                 seq: emit.key.seq,
             };
             let expired = shard.flows.expire(now, &cfg.timeouts);
-            let mut cx = Cx {
+            let mut cx = Worker::cx(
+                shared,
+                cfg,
                 events,
                 emit,
                 counters,
                 tallies,
-                tables,
-                cfg: &*cfg,
-            };
+                sx,
+                &mut shard.overlay,
+            );
             for f in expired {
                 cx.counters.flows_timed_out += 1;
                 let last = f.core.last;
@@ -907,12 +1278,13 @@ impl Worker {
     fn finish(&mut self, end_cnt: u64) {
         let Worker {
             shards,
-            tables,
+            shared,
             cfg,
             events,
             emit,
             counters,
             tallies,
+            sx,
         } = self;
         for (id, shard) in shards.iter_mut().enumerate() {
             let Some(shard) = shard else { continue };
@@ -922,14 +1294,16 @@ impl Worker {
                 shard: id as u16,
                 seq: emit.key.seq,
             };
-            let mut cx = Cx {
+            let mut cx = Worker::cx(
+                shared,
+                cfg,
                 events,
                 emit,
                 counters,
                 tallies,
-                tables,
-                cfg: &*cfg,
-            };
+                sx,
+                &mut shard.overlay,
+            );
             for f in shard.flows.drain_all() {
                 let last = f.core.last;
                 cx.end_flow(f, EndReason::Shutdown, last);
@@ -977,6 +1351,7 @@ struct FlowEntry {
     app: App,
     streams: [Stream; 2],
     community_id: Option<Box<str>>,
+    bits: FlowBits,
 }
 
 impl HasCore for FlowEntry {
@@ -993,6 +1368,7 @@ impl FlowEntry {
             app: App::Detecting([Vec::new(), Vec::new()]),
             streams: [Stream::new(), Stream::new()],
             community_id: None,
+            bits: FlowBits::default(),
         }
     }
 }
@@ -1029,7 +1405,11 @@ struct Cx<'a> {
     counters: &'a mut Counters,
     tallies: &'a mut BTreeMap<(u32, &'static str), AlertTally>,
     tables: &'a IndicatorTables,
+    sigs: &'a SignatureSet,
+    observe: bool,
     cfg: &'a ScanConfig,
+    sx: &'a mut SigScratch,
+    overlay: &'a mut DataOverlayMap,
 }
 
 /// The app-layer record an alert is attached to.
@@ -1055,7 +1435,27 @@ impl Cx<'_> {
         self.emit.key.seq += 1;
         self.events
             .index
-            .push((self.emit.key, start, self.events.buf.len() as u32));
+            .push((self.emit.key, start, self.events.buf.len() as u32, NO_AUX));
+    }
+
+    /// Hands the last written event to the merge stage with `aux` (an alert to rate-limit).
+    fn attach_aux(&mut self, aux: Aux) {
+        if let Some(last) = self.events.index.last_mut() {
+            if last.3 == NO_AUX && last.0 == self.emit.key {
+                last.3 = self.events.aux.len() as u32;
+                self.events.aux.push(aux);
+            }
+        }
+    }
+
+    /// Queues an observation for the behaviour models, in capture order.
+    fn observe(&mut self, obs: Obs) {
+        self.emit.key.seq += 1;
+        let at = self.events.buf.len() as u32;
+        self.events
+            .index
+            .push((self.emit.key, at, at, self.events.aux.len() as u32));
+        self.events.aux.push(Aux::Obs(obs));
     }
 
     fn header<'e>(
@@ -1144,7 +1544,7 @@ impl Cx<'_> {
                 signature: &signature,
                 category: "Threat Intelligence Indicator Match",
                 severity: ind.severity.get(),
-                metadata: &metadata,
+                metadata: Some(&metadata),
             },
             vigil: eve::VigilInfo {
                 indicator: eve::IndicatorInfo {
@@ -1215,6 +1615,19 @@ impl Cx<'_> {
             }
         }
         let core = &entry.core;
+        if self.observe {
+            let obs = Obs::FlowEnd {
+                ts: core.last,
+                src: core.client,
+                dst: core.server,
+                dst_port: core.server_port,
+                proto: core.proto,
+                pkts: core.pkts,
+                bytes: core.bytes,
+            };
+            self.observe(obs);
+        }
+        let core = &entry.core;
         let age = core.last.secs - core.start.secs;
         let flow = eve::FlowInfo {
             pkts_toserver: core.pkts[0],
@@ -1267,6 +1680,29 @@ impl Cx<'_> {
 
     fn dns(&mut self, entry: &mut FlowEntry, dir: Direction, meta: PktMeta, msg: &dns::DnsMessage) {
         let ev = dns_event(msg);
+        if !msg.is_response {
+            let src = match dir {
+                Direction::ToServer => entry.core.client,
+                Direction::ToClient => entry.core.server,
+            };
+            for q in &msg.queries {
+                if self.observe {
+                    self.observe(Obs::DnsQuery {
+                        ts: meta.ts,
+                        src,
+                        name: q.rrname.as_str().into(),
+                        rrtype: q.rrtype,
+                    });
+                }
+                if self.sigs.has_hook(Hook::DnsRequest) {
+                    let bufs = Buffers {
+                        dns_query: Some(q.rrname.as_bytes()),
+                        ..Default::default()
+                    };
+                    self.app_rules(entry, dir, meta, Hook::DnsRequest, &bufs, AppRef::Dns(&ev));
+                }
+            }
+        }
         if !self.tables.is_empty() {
             if !msg.is_response {
                 for q in &msg.queries {
@@ -1496,6 +1932,17 @@ impl Cx<'_> {
                                 self.alert(entry, dir, meta, id, field, AppRef::Tls(&ev));
                             }
                         }
+                        if self.sigs.has_hook(Hook::TlsClientHello) {
+                            let bufs = tls_buffers(&ev);
+                            self.app_rules(
+                                entry,
+                                dir,
+                                meta,
+                                Hook::TlsClientHello,
+                                &bufs,
+                                AppRef::Tls(&ev),
+                            );
+                        }
                         wants = false;
                     }
                     Err(_) => {
@@ -1519,6 +1966,17 @@ impl Cx<'_> {
                         let ev = state.event.clone();
                         if let Some(id) = self.tables.match_ja3s(&hash) {
                             self.alert(entry, dir, meta, id, "tls.ja3s.hash", AppRef::Tls(&ev));
+                        }
+                        if self.sigs.has_hook(Hook::TlsServerHello) {
+                            let bufs = tls_buffers(&ev);
+                            self.app_rules(
+                                entry,
+                                dir,
+                                meta,
+                                Hook::TlsServerHello,
+                                &bufs,
+                                AppRef::Tls(&ev),
+                            );
                         }
                         let App::Tls(state) = &mut entry.app else {
                             return false;
@@ -1658,6 +2116,23 @@ impl Cx<'_> {
                 );
             }
         }
+        if self.sigs.has_hook(Hook::HttpRequest) {
+            let bufs = Buffers {
+                http_host: hostname.as_deref().map(str::as_bytes),
+                http_uri: Some(req.uri.as_bytes()),
+                http_method: Some(req.method.as_bytes()),
+                http_user_agent: req.user_agent.as_deref().map(str::as_bytes),
+                ..Default::default()
+            };
+            self.app_rules(
+                entry,
+                Direction::ToServer,
+                meta,
+                Hook::HttpRequest,
+                &bufs,
+                AppRef::Http(&event),
+            );
+        }
         let App::Http(h) = &mut entry.app else { return };
         if h.txs.len() < MAX_HTTP_TXS {
             h.txs.push_back(HttpTx {
@@ -1694,6 +2169,188 @@ impl Cx<'_> {
             Some(tx.request_cnt),
         );
         self.write_event(EventType::Http, header, HttpBody { http: &tx.event });
+    }
+}
+
+impl Cx<'_> {
+    // --- Rules ---------------------------------------------------------------------------------
+
+    fn view<'p>(entry: &FlowEntry, dir: Direction, payload: &'p [u8]) -> PacketView<'p> {
+        let c = &entry.core;
+        let (src, sport, dst, dport) = match dir {
+            Direction::ToServer => (c.client, c.client_port, c.server, c.server_port),
+            Direction::ToClient => (c.server, c.server_port, c.client, c.client_port),
+        };
+        PacketView {
+            src,
+            dst,
+            sport,
+            dport,
+            ip_proto: c.proto,
+            dir,
+            established: c.state != FlowState::New,
+            app: match entry.proto {
+                AppProto::Dns => AppKind::Dns,
+                AppProto::Tls => AppKind::Tls,
+                AppProto::Http => AppKind::Http,
+                _ => AppKind::Unknown,
+            },
+            payload,
+        }
+    }
+
+    /// Evaluates `hook`'s rules and writes an alert for each hit.
+    fn run_rules(
+        &mut self,
+        entry: &mut FlowEntry,
+        dir: Direction,
+        meta: PktMeta,
+        hook: Hook,
+        view: &PacketView<'_>,
+        bufs: &Buffers<'_>,
+        app: AppRef<'_>,
+    ) {
+        let mut hits = std::mem::take(&mut self.sx.hits);
+        hits.clear();
+        let mut data = signatures::DataOverlay {
+            sets: &self.sigs.datasets,
+            overlay: self.overlay,
+        };
+        self.sigs.evaluate(
+            hook,
+            view,
+            bufs,
+            &mut entry.bits,
+            &mut data,
+            &mut self.sx.scratch,
+            &mut hits,
+        );
+        for &h in &hits {
+            self.sig_alert(entry, dir, meta, h, view, app);
+        }
+        self.sx.hits = hits;
+    }
+
+    fn app_rules(
+        &mut self,
+        entry: &mut FlowEntry,
+        dir: Direction,
+        meta: PktMeta,
+        hook: Hook,
+        bufs: &Buffers<'_>,
+        app: AppRef<'_>,
+    ) {
+        let view = Cx::view(entry, dir, &[]);
+        self.run_rules(entry, dir, meta, hook, &view, bufs, app);
+    }
+
+    /// IP-only rules on the first packet of each direction, then packet rules.
+    fn packet_rules(&mut self, entry: &mut FlowEntry, dir: Direction, meta: PktMeta, d: &Decoded<'_>) {
+        let payload = match &d.l4 {
+            L4::Tcp(t) => t.payload,
+            L4::Udp { payload, .. } | L4::Icmp { payload, .. } | L4::Other { payload } => payload,
+        };
+        let (sport, dport) = ports(d);
+        let mut view = Cx::view(entry, dir, payload);
+        // The packet's own addresses: a flow's first packet may be a reply.
+        view.src = d.src;
+        view.dst = d.dst;
+        view.sport = sport;
+        view.dport = dport;
+        let bufs = Buffers::default();
+        if entry.core.pkts[dir.index()] == 1 && self.sigs.has_hook(Hook::IpOnly) {
+            self.run_rules(entry, dir, meta, Hook::IpOnly, &view, &bufs, AppRef::None);
+        }
+        if self.sigs.has_hook(Hook::Packet) {
+            self.run_rules(entry, dir, meta, Hook::Packet, &view, &bufs, AppRef::None);
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn sig_alert(
+        &mut self,
+        entry: &mut FlowEntry,
+        dir: Direction,
+        meta: PktMeta,
+        idx: u32,
+        view: &PacketView<'_>,
+        app: AppRef<'_>,
+    ) {
+        let sigs = self.sigs;
+        let sig = &sigs.sigs[idx as usize];
+        entry.core.alerted = true;
+        self.counters.alerts += 1;
+        self.tallies
+            .entry((sig.sid, "rule"))
+            .and_modify(|t| t.count += 1)
+            .or_insert_with(|| AlertTally {
+                signature_id: sig.sid,
+                signature: sig.msg.to_string(),
+                severity: sig.priority,
+                matched_field: "rule",
+                source: sig.source.to_string(),
+                count: 1,
+            });
+        let body = eve::AlertBody {
+            alert: eve::AlertInfo {
+                action: "allowed",
+                gid: sig.gid,
+                signature_id: sig.sid,
+                rev: sig.rev,
+                signature: &sig.msg,
+                category: &sig.category,
+                severity: sig.priority,
+                metadata: (!sig.metadata.is_empty()).then_some(&sig.metadata),
+            },
+            vigil: eve::RuleVigil {
+                source: &sig.source,
+                rule: eve::RuleRef {
+                    file: &sig.location.file,
+                    line: sig.location.line,
+                },
+                confidence: sig.confidence,
+                attack: &sig.attack,
+            },
+            dns: match app {
+                AppRef::Dns(d) => Some(d),
+                _ => None,
+            },
+            tls: match app {
+                AppRef::Tls(t) => Some(t),
+                _ => None,
+            },
+            http: match app {
+                AppRef::Http(h) => Some(h),
+                _ => None,
+            },
+        };
+        let header = self.header(
+            entry,
+            EventType::Alert,
+            Some(dir),
+            meta.ts,
+            Some(meta.pcap_cnt),
+        );
+        self.write_event(EventType::Alert, header, body);
+        self.attach_aux(Aux::Alert {
+            sig: idx,
+            facts: AlertFacts {
+                ts: meta.ts.secs.max(0) as u64,
+                src: view.src,
+                dst: view.dst,
+                flow_id: entry.core.flow_id,
+            },
+        });
+    }
+}
+
+fn tls_buffers(ev: &eve::TlsEvent) -> Buffers<'_> {
+    Buffers {
+        tls_sni: ev.sni.as_deref().map(str::as_bytes),
+        ja3: ev.ja3.as_ref().map(|j| j.hash.as_bytes()),
+        ja3s: ev.ja3s.as_ref().map(|j| j.hash.as_bytes()),
+        ja4: ev.ja4.as_deref().map(str::as_bytes),
+        ..Default::default()
     }
 }
 

@@ -6,7 +6,6 @@
 
 use crate::pcap::Timestamp;
 use serde::Serialize;
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::net::IpAddr;
 use std::str::FromStr;
@@ -183,9 +182,11 @@ pub struct Event<'a, B: Serialize> {
 }
 
 #[derive(Serialize)]
-pub struct AlertBody<'a> {
-    pub alert: AlertInfo<'a>,
-    pub vigil: VigilInfo<'a>,
+pub struct AlertBody<'a, M: Serialize, V: Serialize> {
+    pub alert: AlertInfo<'a, M>,
+    /// Vigil's provenance and scoring: [`VigilInfo`] for indicator hits, [`RuleVigil`] for
+    /// rule alerts.
+    pub vigil: V,
     /// The app-layer record that triggered the alert, as Suricata attaches it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dns: Option<&'a DnsEvent>,
@@ -196,7 +197,7 @@ pub struct AlertBody<'a> {
 }
 
 #[derive(Serialize)]
-pub struct AlertInfo<'a> {
+pub struct AlertInfo<'a, M: Serialize> {
     pub action: &'static str,
     pub gid: u32,
     pub signature_id: u32,
@@ -204,7 +205,26 @@ pub struct AlertInfo<'a> {
     pub signature: &'a str,
     pub category: &'a str,
     pub severity: u8,
-    pub metadata: &'a BTreeMap<&'static str, Vec<String>>,
+    /// Suricata omits `metadata` for a rule without any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<&'a M>,
+}
+
+/// The `vigil` object of a rule alert: where the rule came from and how much to trust it.
+#[derive(Serialize)]
+pub struct RuleVigil<'a> {
+    /// The rule file's name (ET and other rulesets require attribution).
+    pub source: &'a str,
+    pub rule: RuleRef<'a>,
+    pub confidence: u8,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    pub attack: &'a [String],
+}
+
+#[derive(Serialize)]
+pub struct RuleRef<'a> {
+    pub file: &'a str,
+    pub line: usize,
 }
 
 #[derive(Serialize)]

@@ -18,6 +18,7 @@ pub mod models;
 pub mod pcap;
 pub mod reassembly;
 pub mod rules;
+pub mod signatures;
 pub mod synth;
 pub mod tables;
 pub mod testdata;

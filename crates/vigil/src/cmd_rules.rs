@@ -120,36 +120,6 @@ pub struct Report {
     pub total: Counts,
 }
 
-/// The files to read: each file as given, each directory's `*.rules` (recursively, sorted).
-fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
-    let mut out = Vec::new();
-    for p in paths {
-        if p.is_dir() {
-            let mut found = Vec::new();
-            let mut stack = vec![p.clone()];
-            while let Some(d) = stack.pop() {
-                for e in std::fs::read_dir(&d)
-                    .with_context(|| format!("cannot read directory {}", d.display()))?
-                {
-                    let path = e
-                        .with_context(|| format!("cannot read directory {}", d.display()))?
-                        .path();
-                    if path.is_dir() {
-                        stack.push(path);
-                    } else if path.extension().is_some_and(|x| x == "rules") {
-                        found.push(path);
-                    }
-                }
-            }
-            found.sort();
-            out.extend(found);
-        } else {
-            out.push(p.clone());
-        }
-    }
-    Ok(out)
-}
-
 /// Parses every file and checks every rule's executability.
 pub fn check(args: &CheckArgs) -> Result<Report> {
     let opts = ParseOptions {
@@ -162,7 +132,7 @@ pub fn check(args: &CheckArgs) -> Result<Report> {
         total: Counts::default(),
     };
     let mut unsupported: HashMap<String, usize> = HashMap::new();
-    for path in expand(&args.files)? {
+    for path in vigil_detect::signatures::load::rule_files(&args.files)? {
         let bytes =
             std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
         let name = path.display().to_string();

@@ -15,6 +15,7 @@ use std::sync::Arc;
 use std::time::Instant;
 use vigil_detect::engine::{self, Input, ScanConfig, ScanReport};
 use vigil_detect::eve::EventTypes;
+use vigil_detect::signatures::{load as sigload, SignatureSet};
 use vigil_detect::tables::{IndicatorTables, TablesBuilder};
 use vigil_model::Confidence;
 
@@ -71,15 +72,24 @@ struct ScanArgs {
     /// Confidence (0-100) for indicators whose feed gives none.
     #[arg(long, value_name = "N", default_value_t = 50, value_parser = clap::value_parser!(u8).range(0..=100))]
     intel_confidence: u8,
-    /// Refuse feeds with unparseable records instead of skipping them.
+    /// Refuse feeds with unparseable records, and rule files with rules that do not parse or
+    /// load, instead of skipping them.
     #[arg(long)]
     strict: bool,
-    /// Suricata rule file (not yet supported; reserved).
-    #[arg(long, value_name = "FILE")]
+    /// Suricata rule file, or a directory of *.rules files. Repeatable. Rules Vigil cannot
+    /// execute are skipped (see `vigil rules check`); broken rules are reported as file:line.
+    #[arg(long, value_name = "PATH")]
     rules: Vec<PathBuf>,
-    /// suricata.yaml for rule variables (not yet supported; reserved).
+    /// suricata.yaml: vars (address-groups, port-groups), reputation files, datasets,
+    /// classification and threshold files. Relative paths resolve against its directory.
     #[arg(long, value_name = "FILE")]
     suricata_config: Option<PathBuf>,
+    /// Turn off the behaviour models (scan, beaconing, DNS tunnelling, DGA).
+    #[arg(long)]
+    no_models: bool,
+    /// Behaviour model settings (TOML, see models/models.toml); default: built-in thresholds.
+    #[arg(long, value_name = "FILE")]
+    models_config: Option<PathBuf>,
     /// Output format: EVE JSON lines, or a summary table for people.
     #[arg(long, value_enum, default_value_t = Format::Eve)]
     format: Format,
@@ -210,11 +220,19 @@ fn run(cli: Cli) -> Result<ExitCode> {
 }
 
 fn scan(args: ScanArgs) -> Result<ExitCode> {
-    if !args.rules.is_empty() || args.suricata_config.is_some() {
-        bail!("--rules and --suricata-config are not supported yet: Suricata rule support is planned (issue 3); use --intel for indicators");
-    }
     let started = Instant::now();
     let (tables, load_secs) = load_intel(&args)?;
+    let (sigs, policy, rules_secs) = load_rules(&args)?;
+    let models = if args.no_models {
+        None
+    } else {
+        let cfg = match &args.models_config {
+            Some(p) => vigil_detect::models::ModelsConfig::from_toml_file(p)?,
+            None => vigil_detect::models::ModelsConfig::default(),
+        };
+        Some(vigil_detect::models::Models::new(&cfg)?)
+    };
+    let load_secs = load_secs + rules_secs;
     let inputs = expand_inputs(&args.inputs)?;
     let total_bytes: u64 = inputs
         .iter()
@@ -256,7 +274,13 @@ fn scan(args: ScanArgs) -> Result<ExitCode> {
         (None, Format::Eve) => Box::new(io::BufWriter::with_capacity(1 << 20, io::stdout().lock())),
         (_, Format::Table) => Box::new(io::sink()),
     };
-    let report = engine::scan(&inputs, &cfg, tables.clone(), &mut out, &progress)?;
+    let det = engine::Detectors {
+        tables: tables.clone(),
+        sigs,
+        models,
+        policy,
+    };
+    let report = engine::scan(&inputs, &cfg, det, &mut out, &progress)?;
     drop(out);
     bar.finish_and_clear();
     let scan_secs = scan_started.elapsed().as_secs_f64();
@@ -303,6 +327,49 @@ fn progress_bar(total_bytes: u64) -> ProgressBar {
         .progress_chars("=> "),
     );
     bar
+}
+
+/// Loads --rules with --suricata-config; prints rule failures as `file:line: message`.
+fn load_rules(
+    args: &ScanArgs,
+) -> Result<(Arc<SignatureSet>, vigil_detect::signatures::post::AlertPolicy, f64)> {
+    let t0 = Instant::now();
+    if args.rules.is_empty() {
+        if args.suricata_config.is_some() {
+            bail!("--suricata-config needs --rules");
+        }
+        return Ok((Arc::new(SignatureSet::empty()), Default::default(), 0.0));
+    }
+    let loaded = sigload::load(&sigload::LoadRequest {
+        rules: args.rules.clone(),
+        config: args.suricata_config.clone(),
+        strict: args.strict,
+    })?;
+    for f in &loaded.failures {
+        eprintln!("warning: {f}");
+    }
+    for i in &loaded.policy_ignored {
+        eprintln!("warning: threshold file: {i}");
+    }
+    let r = &loaded.report;
+    let secs = t0.elapsed().as_secs_f64();
+    if args.stats || !loaded.failures.is_empty() || r.loaded == 0 {
+        eprintln!(
+            "rules: {} files, {} rules: {} loaded ({} literal, {} fast-pattern, {} ip-indexed, {} unfiltered), {} not executable, {} failed to parse, in {:.2} s",
+            loaded.files.len(),
+            r.rules + loaded.failures.len(),
+            r.loaded,
+            r.literal,
+            r.prefiltered,
+            r.ip_indexed,
+            r.unfiltered,
+            r.skipped.len(),
+            loaded.failures.len(),
+            secs
+        );
+    }
+    tracing::info!(loaded = r.loaded, skipped = r.skipped.len(), secs, "rules loaded");
+    Ok((Arc::new(loaded.set), loaded.policy, secs))
 }
 
 fn load_intel(args: &ScanArgs) -> Result<(Arc<IndicatorTables>, f64)> {

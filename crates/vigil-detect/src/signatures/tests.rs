@@ -1,0 +1,198 @@
+//! The executor against hand-written rules: each test compiles a few rules and evaluates them
+//! at one inspection point, as the engine would.
+
+use super::*;
+use crate::rules::{parse_rules, ParseOptions};
+
+fn compile(text: &str) -> (SignatureSet, LoadReport) {
+    let set = parse_rules("test.rules", text, &ParseOptions::default());
+    assert!(set.failures.is_empty(), "{:?}", set.failures);
+    let vars = Vars::suricata_defaults();
+    let table = ClassificationTable::et_open();
+    SignatureSet::build(
+        set.rules,
+        RuleContext {
+            vars: &vars,
+            classification: &table,
+            iprep: None,
+            datasets: Datasets::builder(),
+            config_dir: None,
+        },
+    )
+}
+
+fn view<'a>(dir: Direction, app: AppKind, payload: &'a [u8]) -> PacketView<'a> {
+    PacketView {
+        src: "192.168.1.10".parse().unwrap(),
+        dst: "203.0.113.5".parse().unwrap(),
+        sport: 40000,
+        dport: 80,
+        ip_proto: 6,
+        dir,
+        established: true,
+        app,
+        payload,
+    }
+}
+
+/// sids of the rules that alert.
+fn run(
+    set: &SignatureSet,
+    hook: Hook,
+    v: &PacketView<'_>,
+    b: &Buffers<'_>,
+    bits: &mut FlowBits,
+) -> Vec<u32> {
+    let mut overlay = FxHashMap::default();
+    let mut data = DataOverlay {
+        sets: &set.datasets,
+        overlay: &mut overlay,
+    };
+    let mut hits = Vec::new();
+    set.evaluate(hook, v, b, bits, &mut data, &mut Scratch::default(), &mut hits);
+    let mut sids: Vec<u32> = hits.iter().map(|&h| set.sigs[h as usize].sid).collect();
+    sids.sort_unstable();
+    sids
+}
+
+#[test]
+fn domain_literals_go_to_hash_tables_and_match_like_suricata() {
+    let (set, report) = compile(
+        r#"
+alert dns $HOME_NET any -> any any (msg:"suffix"; dns.query; dotprefix; content:".evil.com"; nocase; endswith; sid:1;)
+alert dns $HOME_NET any -> any any (msg:"exact"; dns.query; bsize:8; content:"bad.info"; sid:2;)
+alert dns $HOME_NET any -> any any (msg:"substring"; dns.query; content:"tracker"; sid:3;)
+"#,
+    );
+    assert_eq!((report.literal, report.prefiltered), (2, 1));
+    let dns = |q: &str| {
+        let mut v = view(Direction::ToServer, AppKind::Dns, b"");
+        v.ip_proto = 17;
+        let b = Buffers {
+            dns_query: Some(q.as_bytes()),
+            ..Default::default()
+        };
+        run(&set, Hook::DnsRequest, &v, &b, &mut FlowBits::default())
+    };
+    assert_eq!(dns("evil.com"), [1]);
+    assert_eq!(dns("WWW.Evil.COM"), [1]);
+    assert_eq!(dns("notevil.com"), Vec::<u32>::new());
+    assert_eq!(dns("bad.info"), [2]);
+    assert_eq!(dns("x.bad.info"), Vec::<u32>::new());
+    assert_eq!(dns("ad.trackers.example"), [3]);
+}
+
+#[test]
+fn header_addresses_ports_and_flow_direction() {
+    let (set, _) = compile(
+        r#"
+alert tcp $HOME_NET any -> $EXTERNAL_NET 80 (msg:"out"; flow:established,to_server; content:"GET"; sid:1;)
+alert tcp $EXTERNAL_NET 80 -> $HOME_NET any (msg:"in"; flow:to_client; content:"GET"; sid:2;)
+alert tcp any any <> any 80 (msg:"bidir"; content:"GET"; sid:3;)
+alert tcp any any -> any !80 (msg:"not80"; content:"GET"; sid:4;)
+"#,
+    );
+    let v = view(Direction::ToServer, AppKind::Unknown, b"GET / HTTP/1.1\r\n");
+    assert_eq!(run(&set, Hook::Packet, &v, &Buffers::default(), &mut FlowBits::default()), [1, 3]);
+    let mut back = v;
+    std::mem::swap(&mut back.src, &mut back.dst);
+    std::mem::swap(&mut back.sport, &mut back.dport);
+    back.dir = Direction::ToClient;
+    assert_eq!(run(&set, Hook::Packet, &back, &Buffers::default(), &mut FlowBits::default()), [2, 3, 4]);
+    let mut early = v;
+    early.established = false;
+    assert_eq!(run(&set, Hook::Packet, &early, &Buffers::default(), &mut FlowBits::default()), [3]);
+}
+
+#[test]
+fn flowbits_setters_run_before_readers_and_noalert_is_silent() {
+    let (set, _) = compile(
+        r#"
+alert http any any -> any any (msg:"reader"; flowbits:isset,seen; http.uri; content:"/b"; sid:2;)
+alert http any any -> any any (msg:"setter"; http.uri; content:"/"; flowbits:set,seen; flowbits:noalert; sid:1;)
+alert http any any -> any any (msg:"not yet"; flowbits:isnotset,seen; http.uri; content:"/"; sid:3;)
+"#,
+    );
+    let v = view(Direction::ToServer, AppKind::Http, b"");
+    let b = Buffers {
+        http_uri: Some(b"/b"),
+        ..Default::default()
+    };
+    let mut bits = FlowBits::default();
+    assert_eq!(run(&set, Hook::HttpRequest, &v, &b, &mut bits), [2]);
+    assert_eq!(set.flowbits, ["seen"]);
+}
+
+#[test]
+fn ip_only_rules_are_indexed_by_address() {
+    let (set, report) = compile(
+        r#"
+alert ip [198.51.100.0/24,203.0.113.5] any -> $HOME_NET any (msg:"bad src"; sid:1;)
+alert ip $HOME_NET any -> [203.0.113.0/28] any (msg:"bad dst"; sid:2;)
+alert ip any any -> any any (msg:"all"; sid:3;)
+"#,
+    );
+    assert_eq!(report.ip_indexed, 2);
+    let v = view(Direction::ToServer, AppKind::Unknown, b"");
+    assert_eq!(run(&set, Hook::IpOnly, &v, &Buffers::default(), &mut FlowBits::default()), [2, 3]);
+    let mut back = v;
+    std::mem::swap(&mut back.src, &mut back.dst);
+    assert_eq!(run(&set, Hook::IpOnly, &back, &Buffers::default(), &mut FlowBits::default()), [1, 3]);
+}
+
+#[test]
+fn tls_and_http_buffers_with_pcre() {
+    let (set, _) = compile(
+        r#"
+alert tls any any -> any any (msg:"ja3"; ja3.hash; content:"e7d705a3286e19ea42f587b344ee6865"; sid:1;)
+alert tls any any -> any any (msg:"sni"; tls.sni; content:"example"; pcre:"/^www\./"; sid:2;)
+alert http any any -> any any (msg:"ua"; http.user_agent; content:"curl/"; startswith; http.method; content:"POST"; sid:3;)
+"#,
+    );
+    let v = view(Direction::ToServer, AppKind::Tls, b"");
+    let b = Buffers {
+        tls_sni: Some(b"www.example.org"),
+        ja3: Some(b"e7d705a3286e19ea42f587b344ee6865"),
+        ..Default::default()
+    };
+    assert_eq!(run(&set, Hook::TlsClientHello, &v, &b, &mut FlowBits::default()), [1, 2]);
+    let v = view(Direction::ToServer, AppKind::Http, b"");
+    let post = Buffers {
+        http_user_agent: Some(b"curl/8.0"),
+        http_method: Some(b"POST"),
+        ..Default::default()
+    };
+    let get = Buffers {
+        http_method: Some(b"GET"),
+        ..post
+    };
+    assert_eq!(run(&set, Hook::HttpRequest, &v, &post, &mut FlowBits::default()), [3]);
+    assert_eq!(run(&set, Hook::HttpRequest, &v, &get, &mut FlowBits::default()), Vec::<u32>::new());
+}
+
+#[test]
+fn non_executable_and_unresolvable_rules_are_skipped_with_reasons() {
+    let (set, report) = compile(
+        r#"
+alert smtp any any -> any any (msg:"smtp"; sid:1;)
+alert tcp $NO_SUCH_NET any -> any any (msg:"var"; content:"x"; sid:2;)
+alert tcp any any -> any any (msg:"ok"; content:"x"; sid:3;)
+"#,
+    );
+    assert_eq!(set.sigs.len(), 1);
+    let skipped: Vec<u32> = report.skipped.iter().map(|s| s.sid).collect();
+    assert_eq!(skipped, [1, 2]);
+    assert!(report.skipped[1].reasons[0].reason.contains("NO_SUCH_NET"));
+}
+
+#[test]
+fn pass_rules_stop_later_rules_on_the_packet() {
+    let (set, _) = compile(
+        r#"
+alert tcp any any -> any any (msg:"alert"; content:"x"; sid:1;)
+pass tcp any any -> any any (msg:"pass"; content:"x"; sid:2;)
+"#,
+    );
+    let v = view(Direction::ToServer, AppKind::Unknown, b"xyz");
+    assert_eq!(run(&set, Hook::Packet, &v, &Buffers::default(), &mut FlowBits::default()), Vec::<u32>::new());
+}
