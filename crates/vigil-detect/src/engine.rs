@@ -21,7 +21,6 @@ use crate::models::{Models, Observation};
 use crate::signatures::post::{AlertFacts, AlertPolicy, Thresholds};
 use crate::signatures::{self, AppKind, Buffers, FlowBits, Hook, PacketView, SignatureSet};
 use crate::tables::{IndicatorId, IndicatorTables};
-use rustc_hash::FxHashMap;
 use serde::Serialize;
 use std::collections::{BTreeMap, VecDeque};
 use std::io::{self, Read, Write};
@@ -48,6 +47,23 @@ pub struct ScanConfig {
     pub stream: StreamLimits,
     /// Skip packets with a wrong IPv4, TCP, UDP or ICMP checksum (Suricata's `-k all`).
     pub verify_checksums: bool,
+    /// Pick up TCP sessions whose handshake was not seen (Suricata's `stream.midstream`).
+    /// On by default: sensors often start mid-session.
+    pub midstream: bool,
+    /// What to do with a session picked up mid-stream (`stream.midstream-policy`).
+    pub midstream_policy: MidstreamPolicy,
+    /// Treat a handshake seen from one side only as complete (`stream.async-oneside`).
+    pub async_oneside: bool,
+}
+
+/// Suricata's midstream exception policy, for IDS use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MidstreamPolicy {
+    /// Inspect the session as usual.
+    #[default]
+    Ignore,
+    /// No detection on the session (pass-flow, bypass, drop-flow, reject).
+    NoInspection,
 }
 
 impl Default for ScanConfig {
@@ -59,6 +75,9 @@ impl Default for ScanConfig {
             event_types: EventTypes::all(),
             stream: StreamLimits::default(),
             verify_checksums: false,
+            midstream: true,
+            midstream_policy: MidstreamPolicy::Ignore,
+            async_oneside: false,
         }
     }
 }
@@ -246,7 +265,13 @@ pub fn scan(
     out: &mut dyn Write,
     progress: Progress<'_>,
 ) -> Result<ScanReport, ScanError> {
-    let threads = cfg.threads.clamp(1, SHARDS);
+    // Dataset `set`/`unset` is state shared by all flows: a single worker applies it in
+    // capture order, the only way to keep output independent of the thread count.
+    let threads = if det.sigs.mutates_datasets() {
+        1
+    } else {
+        cfg.threads.clamp(1, SHARDS)
+    };
     let shared = Arc::new(Shared {
         tables: det.tables,
         sigs: det.sigs,
@@ -499,9 +524,16 @@ fn ports(d: &Decoded<'_>) -> (u16, u16) {
     match &d.l4 {
         L4::Tcp(t) => (t.sport, t.dport),
         L4::Udp { sport, dport, .. } => (*sport, *dport),
+        // SCTP: ports lead the common header, as in TCP and UDP.
+        L4::Other { payload } if d.ip_proto == PROTO_SCTP && payload.len() >= 12 => (
+            u16::from_be_bytes([payload[0], payload[1]]),
+            u16::from_be_bytes([payload[2], payload[3]]),
+        ),
         _ => (0, 0),
     }
 }
+
+const PROTO_SCTP: u8 = 132;
 
 fn flow_key(d: &Decoded<'_>) -> FlowKey {
     let (sp, dp) = ports(d);
@@ -1056,21 +1088,22 @@ struct Worker {
     counters: Counters,
     tallies: BTreeMap<(u32, &'static str), AlertTally>,
     sx: SigScratch,
+    /// Runtime dataset `set`/`unset` changes. Rules that make them force a single worker
+    /// (see [`scan`]), so this is the one global overlay, applied in capture order.
+    overlay: DataOverlayMap,
 }
 
 struct Shard {
     flows: FlowTable<FlowEntry>,
-    /// Runtime dataset `set`/`unset` changes made by rules in this shard's flows.
-    overlay: DataOverlayMap,
 }
 
-type DataOverlayMap = FxHashMap<(crate::rules::datasets::SetId, Box<[u8]>), bool>;
+use signatures::DataOverlayMap;
 
 /// Reused rule-evaluation buffers.
 #[derive(Default)]
 struct SigScratch {
     scratch: signatures::Scratch,
-    hits: Vec<u32>,
+    hits: Vec<signatures::Hit>,
 }
 
 impl Worker {
@@ -1081,7 +1114,6 @@ impl Worker {
                 .map(|s| {
                     (s % threads == index).then(|| Shard {
                         flows: FlowTable::new(per_shard),
-                        overlay: DataOverlayMap::default(),
                     })
                 })
                 .collect(),
@@ -1100,6 +1132,7 @@ impl Worker {
             counters: Counters::default(),
             tallies: BTreeMap::new(),
             sx: SigScratch::default(),
+            overlay: DataOverlayMap::default(),
         }
     }
 
@@ -1148,6 +1181,7 @@ impl Worker {
             cfg,
             sx,
             overlay,
+            payload: &[],
         }
     }
 
@@ -1161,6 +1195,7 @@ impl Worker {
             counters,
             tallies,
             sx,
+            overlay,
         } = self;
         let Some(shard) = shards[meta.shard as usize].as_mut() else {
             return;
@@ -1179,7 +1214,7 @@ impl Worker {
             counters,
             tallies,
             sx,
-            &mut shard.overlay,
+            overlay,
         );
         let (sport, dport) = ports(d);
         let (key, _) = FlowKey::new(d.src, d.dst, sport, dport, d.ip_proto, d.vlan);
@@ -1210,6 +1245,15 @@ impl Worker {
             }
             cx.counters.flows += 1;
             let entry = shard.flows.insert(key, FlowEntry::new(core));
+            if let Some(f) = tcp_flags {
+                let opening = f & tcp_flags::SYN != 0 && f & tcp_flags::ACK == 0;
+                if !opening {
+                    // Picked up mid-stream, as Suricata's stream.midstream does.
+                    entry.tracked = cx.cfg.midstream;
+                    entry.tcp.established = cx.cfg.midstream;
+                    entry.inspect = cx.cfg.midstream_policy == MidstreamPolicy::Ignore;
+                }
+            }
             if cx.observe {
                 let c = &entry.core;
                 cx.observe(Obs::FlowStart {
@@ -1227,13 +1271,24 @@ impl Worker {
         };
         let dir = entry.core.direction_of(d.src, sport);
         entry.core.update(dir, meta.ts, d.ip_len, tcp_flags);
+        // In IDS mode stream data reaches the app layer when it is acknowledged, so a packet
+        // only sees the protocol detected by an earlier one (UDP is parsed at once).
+        let app_before = entry.proto;
+        cx.payload = match &d.l4 {
+            L4::Tcp(t) => t.payload,
+            L4::Udp { payload, .. } | L4::Icmp { payload, .. } | L4::Other { payload } => payload,
+        };
         match &d.l4 {
             L4::Tcp(seg) => cx.tcp(entry, dir, meta, seg),
             L4::Udp { payload, .. } => cx.udp(entry, dir, meta, sport, dport, payload),
             _ => {}
         }
-        if !cx.sigs.is_empty() {
-            cx.packet_rules(entry, dir, meta, d);
+        if !cx.sigs.is_empty() && entry.inspect {
+            cx.packet_rules(entry, dir, meta, d, app_before);
+        }
+        // The packet completing the handshake is not yet `established` (as in Suricata).
+        if let Some(f) = tcp_flags {
+            track_handshake(&mut entry.tcp, dir, f, cx.cfg.async_oneside);
         }
     }
 
@@ -1247,6 +1302,7 @@ impl Worker {
             counters,
             tallies,
             sx,
+            overlay,
         } = self;
         for (id, shard) in shards.iter_mut().enumerate() {
             let Some(shard) = shard else { continue };
@@ -1265,7 +1321,7 @@ impl Worker {
                 counters,
                 tallies,
                 sx,
-                &mut shard.overlay,
+                overlay,
             );
             for f in expired {
                 cx.counters.flows_timed_out += 1;
@@ -1285,6 +1341,7 @@ impl Worker {
             counters,
             tallies,
             sx,
+            overlay,
         } = self;
         for (id, shard) in shards.iter_mut().enumerate() {
             let Some(shard) = shard else { continue };
@@ -1302,7 +1359,7 @@ impl Worker {
                 counters,
                 tallies,
                 sx,
-                &mut shard.overlay,
+                overlay,
             );
             for f in shard.flows.drain_all() {
                 let last = f.core.last;
@@ -1352,6 +1409,20 @@ struct FlowEntry {
     streams: [Stream; 2],
     community_id: Option<Box<str>>,
     bits: FlowBits,
+    /// TCP handshake progress, for `flow:established`.
+    tcp: TcpTrack,
+    /// Stream reassembly and app-layer parsing run (false for a mid-stream session when
+    /// mid-stream pick-up is off).
+    tracked: bool,
+    /// Rules and indicators are evaluated (false under a no-inspection midstream policy).
+    inspect: bool,
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+struct TcpTrack {
+    syn: bool,
+    syn_ack: bool,
+    established: bool,
 }
 
 impl HasCore for FlowEntry {
@@ -1369,6 +1440,9 @@ impl FlowEntry {
             streams: [Stream::new(), Stream::new()],
             community_id: None,
             bits: FlowBits::default(),
+            tcp: TcpTrack::default(),
+            tracked: true,
+            inspect: true,
         }
     }
 }
@@ -1410,6 +1484,8 @@ struct Cx<'a> {
     cfg: &'a ScanConfig,
     sx: &'a mut SigScratch,
     overlay: &'a mut DataOverlayMap,
+    /// Payload of the packet being processed (empty in timeout sweeps).
+    payload: &'a [u8],
 }
 
 /// The app-layer record an alert is attached to.
@@ -1473,7 +1549,7 @@ impl Cx<'_> {
             }
             _ => (core.client, core.client_port, core.server, core.server_port),
         };
-        let has_ports = matches!(core.proto, PROTO_TCP | PROTO_UDP | 132);
+        let has_ports = matches!(core.proto, PROTO_TCP | PROTO_UDP | PROTO_SCTP);
         let icmp = matches!(core.proto, PROTO_ICMP | PROTO_ICMPV6)
             .then_some(core.icmp)
             .flatten();
@@ -1489,6 +1565,7 @@ impl Cx<'_> {
             src_port: has_ports.then_some(sp),
             dest_ip: dst,
             dest_port: has_ports.then_some(dp),
+            ip_v: if src.is_ipv4() { 4 } else { 6 },
             proto: eve::proto_name(core.proto),
             icmp_type: icmp.map(|i| i.0),
             icmp_code: icmp.map(|i| i.1),
@@ -1545,6 +1622,9 @@ impl Cx<'_> {
                 category: "Threat Intelligence Indicator Match",
                 severity: ind.severity.get(),
                 metadata: Some(&metadata),
+                source: None,
+                target: None,
+                context: None,
             },
             vigil: eve::VigilInfo {
                 indicator: eve::IndicatorInfo {
@@ -1569,6 +1649,7 @@ impl Cx<'_> {
                 AppRef::Http(h) => Some(h),
                 _ => None,
             },
+            flow: alert_flow(&entry.core),
         };
         let header = self.header(
             entry,
@@ -1743,6 +1824,9 @@ impl Cx<'_> {
         meta: PktMeta,
         seg: &decode::TcpSegment<'_>,
     ) {
+        if !entry.tracked {
+            return;
+        }
         let i = dir.index();
         if seg.flags & tcp_flags::SYN != 0 {
             entry.streams[i].on_syn(seg.seq);
@@ -2117,7 +2201,13 @@ impl Cx<'_> {
             }
         }
         if self.sigs.has_hook(Hook::HttpRequest) {
+            let request_line = if req.protocol.is_empty() {
+                format!("{} {}", req.method, req.uri)
+            } else {
+                format!("{} {} {}", req.method, req.uri, req.protocol)
+            };
             let bufs = Buffers {
+                http_request_line: Some(request_line.as_bytes()),
                 http_host: hostname.as_deref().map(str::as_bytes),
                 http_uri: Some(req.uri.as_bytes()),
                 http_method: Some(req.method.as_bytes()),
@@ -2188,13 +2278,12 @@ impl Cx<'_> {
             dport,
             ip_proto: c.proto,
             dir,
-            established: c.state != FlowState::New,
-            app: match entry.proto {
-                AppProto::Dns => AppKind::Dns,
-                AppProto::Tls => AppKind::Tls,
-                AppProto::Http => AppKind::Http,
-                _ => AppKind::Unknown,
+            established: if c.proto == PROTO_TCP {
+                entry.tcp.established
+            } else {
+                c.state != FlowState::New
             },
+            app: app_kind(entry.proto),
             payload,
         }
     }
@@ -2212,20 +2301,16 @@ impl Cx<'_> {
     ) {
         let mut hits = std::mem::take(&mut self.sx.hits);
         hits.clear();
-        let mut data = signatures::DataOverlay {
-            sets: &self.sigs.datasets,
-            overlay: self.overlay,
-        };
         self.sigs.evaluate(
             hook,
             view,
             bufs,
             &mut entry.bits,
-            &mut data,
+            self.overlay,
             &mut self.sx.scratch,
             &mut hits,
         );
-        for &h in &hits {
+        for h in &hits {
             self.sig_alert(entry, dir, meta, h, view, app);
         }
         self.sx.hits = hits;
@@ -2240,18 +2325,30 @@ impl Cx<'_> {
         bufs: &Buffers<'_>,
         app: AppRef<'_>,
     ) {
-        let view = Cx::view(entry, dir, &[]);
+        if !entry.inspect {
+            return;
+        }
+        let view = Cx::view(entry, dir, self.payload);
         self.run_rules(entry, dir, meta, hook, &view, bufs, app);
     }
 
     /// IP-only rules on the first packet of each direction, then packet rules.
-    fn packet_rules(&mut self, entry: &mut FlowEntry, dir: Direction, meta: PktMeta, d: &Decoded<'_>) {
-        let payload = match &d.l4 {
-            L4::Tcp(t) => t.payload,
-            L4::Udp { payload, .. } | L4::Icmp { payload, .. } | L4::Other { payload } => payload,
-        };
+    fn packet_rules(
+        &mut self,
+        entry: &mut FlowEntry,
+        dir: Direction,
+        meta: PktMeta,
+        d: &Decoded<'_>,
+        app_before: AppProto,
+    ) {
         let (sport, dport) = ports(d);
-        let mut view = Cx::view(entry, dir, payload);
+        let mut view = Cx::view(entry, dir, self.payload);
+        // With both sides visible, data is parsed when acknowledged (a later packet); a
+        // one-sided session is parsed at once, as Suricata's async-oneside does.
+        let both_sides = entry.core.pkts[0] > 0 && entry.core.pkts[1] > 0;
+        if d.ip_proto == PROTO_TCP && both_sides {
+            view.app = app_kind(app_before);
+        }
         // The packet's own addresses: a flow's first packet may be a reply.
         view.src = d.src;
         view.dst = d.dst;
@@ -2272,12 +2369,21 @@ impl Cx<'_> {
         entry: &mut FlowEntry,
         dir: Direction,
         meta: PktMeta,
-        idx: u32,
+        hit: &signatures::Hit,
         view: &PacketView<'_>,
         app: AppRef<'_>,
     ) {
         let sigs = self.sigs;
+        let idx = hit.sig;
         let sig = &sigs.sigs[idx as usize];
+        let context = (!hit.context.is_empty()).then(|| {
+            let m: serde_json::Map<String, serde_json::Value> = hit
+                .context
+                .iter()
+                .map(|(k, v)| (k.to_string(), (**v).clone()))
+                .collect();
+            serde_json::Value::Object(m)
+        });
         entry.core.alerted = true;
         self.counters.alerts += 1;
         self.tallies
@@ -2301,6 +2407,9 @@ impl Cx<'_> {
                 category: &sig.category,
                 severity: sig.priority,
                 metadata: (!sig.metadata.is_empty()).then_some(&sig.metadata),
+                source: sig.target.map(|t| endpoint(view, t, false)),
+                target: sig.target.map(|t| endpoint(view, t, true)),
+                context: context.as_ref(),
             },
             vigil: eve::RuleVigil {
                 source: &sig.source,
@@ -2323,6 +2432,7 @@ impl Cx<'_> {
                 AppRef::Http(h) => Some(h),
                 _ => None,
             },
+            flow: alert_flow(&entry.core),
         };
         let header = self.header(
             entry,
@@ -2344,10 +2454,75 @@ impl Cx<'_> {
     }
 }
 
+/// Advances the handshake tracker: established once the client acknowledges the server's
+/// SYN-ACK (or, with async-oneside, its own SYN when the other side is not visible).
+fn track_handshake(t: &mut TcpTrack, dir: Direction, flags: u8, async_oneside: bool) {
+    use tcp_flags::{ACK, SYN};
+    if t.established {
+        return;
+    }
+    let syn = flags & SYN != 0;
+    let ack = flags & ACK != 0;
+    match dir {
+        Direction::ToServer if syn && !ack => t.syn = true,
+        Direction::ToClient if syn && ack => t.syn_ack = true,
+        Direction::ToServer if ack && !syn => {
+            if t.syn_ack || (async_oneside && t.syn) {
+                t.established = true;
+            }
+        }
+        Direction::ToClient if ack && !syn && async_oneside && t.syn_ack => t.established = true,
+        _ => {}
+    }
+}
+
+/// The attacked (`target`) or attacking side of a rule alert with the `target` keyword.
+fn endpoint(v: &PacketView<'_>, t: crate::rules::Target, target: bool) -> eve::Endpoint {
+    let dest_is_target = t == crate::rules::Target::DestIp;
+    let port = |p: u16| matches!(v.ip_proto, PROTO_TCP | PROTO_UDP | PROTO_SCTP).then_some(p);
+    if dest_is_target == target {
+        eve::Endpoint {
+            ip: v.dst,
+            port: port(v.dport),
+        }
+    } else {
+        eve::Endpoint {
+            ip: v.src,
+            port: port(v.sport),
+        }
+    }
+}
+
+fn app_kind(p: AppProto) -> AppKind {
+    match p {
+        AppProto::Dns => AppKind::Dns,
+        AppProto::Tls => AppKind::Tls,
+        AppProto::Http => AppKind::Http,
+        _ => AppKind::Unknown,
+    }
+}
+
+fn alert_flow(c: &FlowCore) -> eve::AlertFlow {
+    let has_ports = matches!(c.proto, PROTO_TCP | PROTO_UDP | PROTO_SCTP);
+    eve::AlertFlow {
+        pkts_toserver: c.pkts[0],
+        pkts_toclient: c.pkts[1],
+        bytes_toserver: c.bytes[0],
+        bytes_toclient: c.bytes[1],
+        start: eve::timestamp_string(c.start),
+        src_ip: c.client,
+        dest_ip: c.server,
+        src_port: has_ports.then_some(c.client_port),
+        dest_port: has_ports.then_some(c.server_port),
+    }
+}
+
 fn tls_buffers(ev: &eve::TlsEvent) -> Buffers<'_> {
     Buffers {
         tls_sni: ev.sni.as_deref().map(str::as_bytes),
         ja3: ev.ja3.as_ref().map(|j| j.hash.as_bytes()),
+        ja3_string: ev.ja3.as_ref().map(|j| j.string.as_bytes()),
+        ja3s_string: ev.ja3s.as_ref().map(|j| j.string.as_bytes()),
         ja3s: ev.ja3s.as_ref().map(|j| j.hash.as_bytes()),
         ja4: ev.ja4.as_deref().map(str::as_bytes),
         ..Default::default()

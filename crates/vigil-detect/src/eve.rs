@@ -159,6 +159,8 @@ pub struct Header<'a> {
     pub dest_ip: IpAddr,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dest_port: Option<u16>,
+    /// 4 or 6 (Suricata 8).
+    pub ip_v: u8,
     pub proto: std::borrow::Cow<'static, str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub icmp_type: Option<u8>,
@@ -194,6 +196,7 @@ pub struct AlertBody<'a, M: Serialize, V: Serialize> {
     pub tls: Option<&'a TlsEvent>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub http: Option<&'a HttpEvent>,
+    pub flow: AlertFlow,
 }
 
 #[derive(Serialize)]
@@ -208,6 +211,37 @@ pub struct AlertInfo<'a, M: Serialize> {
     /// Suricata omits `metadata` for a rule without any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<&'a M>,
+    /// With the rule's `target` keyword: the attacking and the attacked side.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<Endpoint>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target: Option<Endpoint>,
+    /// JSON dataset entries the rule matched, by context key (Suricata 8).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub context: Option<&'a serde_json::Value>,
+}
+
+#[derive(Serialize, Clone, Copy)]
+pub struct Endpoint {
+    pub ip: IpAddr,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+}
+
+/// The flow an alert belongs to, as Suricata logs it with the alert.
+#[derive(Serialize)]
+pub struct AlertFlow {
+    pub pkts_toserver: u64,
+    pub pkts_toclient: u64,
+    pub bytes_toserver: u64,
+    pub bytes_toclient: u64,
+    pub start: String,
+    pub src_ip: IpAddr,
+    pub dest_ip: IpAddr,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub src_port: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dest_port: Option<u16>,
 }
 
 /// The `vigil` object of a rule alert: where the rule came from and how much to trust it.

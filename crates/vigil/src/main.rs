@@ -84,6 +84,11 @@ struct ScanArgs {
     /// classification and threshold files. Relative paths resolve against its directory.
     #[arg(long, value_name = "FILE")]
     suricata_config: Option<PathBuf>,
+    /// Suricata-style setting, KEY=VALUE. Repeatable. Known keys: stream.midstream (true),
+    /// stream.async-oneside (false), stream.midstream-policy (ignore; pass-flow, bypass,
+    /// drop-flow and reject stop detection on mid-stream sessions), threshold-file.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    set: Vec<String>,
     /// Turn off the behaviour models (scan, beaconing, DNS tunnelling, DGA).
     #[arg(long)]
     no_models: bool,
@@ -222,7 +227,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
 fn scan(args: ScanArgs) -> Result<ExitCode> {
     let started = Instant::now();
     let (tables, load_secs) = load_intel(&args)?;
-    let (sigs, policy, rules_secs) = load_rules(&args)?;
+    let settings = Settings::parse(&args.set)?;
+    let (sigs, policy, rules_secs) = load_rules(&args, &settings)?;
     let models = if args.no_models {
         None
     } else {
@@ -253,6 +259,7 @@ fn scan(args: ScanArgs) -> Result<ExitCode> {
         verify_checksums: args.verify_checksums,
         ..ScanConfig::default()
     };
+    settings.apply(&mut cfg);
     if let Some(t) = args.eve_types {
         cfg.event_types = t;
     }
@@ -330,8 +337,64 @@ fn progress_bar(total_bytes: u64) -> ProgressBar {
 }
 
 /// Loads --rules with --suricata-config; prints rule failures as `file:line: message`.
+/// `--set KEY=VALUE` settings Vigil understands.
+#[derive(Default)]
+struct Settings {
+    midstream: Option<bool>,
+    async_oneside: Option<bool>,
+    midstream_policy: Option<engine::MidstreamPolicy>,
+    threshold_file: Option<PathBuf>,
+}
+
+impl Settings {
+    fn parse(items: &[String]) -> Result<Settings> {
+        let mut s = Settings::default();
+        let boolean = |k: &str, v: &str| -> Result<bool> {
+            match v.to_ascii_lowercase().as_str() {
+                "true" | "yes" | "on" | "1" => Ok(true),
+                "false" | "no" | "off" | "0" => Ok(false),
+                _ => bail!("--set {k}={v}: expected true or false"),
+            }
+        };
+        for item in items {
+            let Some((k, v)) = item.split_once('=') else {
+                bail!("--set {item}: expected KEY=VALUE");
+            };
+            let (k, v) = (k.trim(), v.trim());
+            match k {
+                "stream.midstream" => s.midstream = Some(boolean(k, v)?),
+                "stream.async-oneside" => s.async_oneside = Some(boolean(k, v)?),
+                "stream.midstream-policy" => {
+                    s.midstream_policy = Some(match v {
+                        "ignore" | "auto" => engine::MidstreamPolicy::Ignore,
+                        "pass-flow" | "bypass" | "drop-flow" | "reject" | "pass-packet"
+                        | "drop-packet" => engine::MidstreamPolicy::NoInspection,
+                        _ => bail!("--set {k}={v}: expected ignore, pass-flow, bypass, drop-flow or reject"),
+                    })
+                }
+                "threshold-file" => s.threshold_file = Some(PathBuf::from(v)),
+                _ => eprintln!("warning: --set {k}: not a setting Vigil uses; ignored"),
+            }
+        }
+        Ok(s)
+    }
+
+    fn apply(&self, cfg: &mut ScanConfig) {
+        if let Some(m) = self.midstream {
+            cfg.midstream = m;
+        }
+        if let Some(a) = self.async_oneside {
+            cfg.async_oneside = a;
+        }
+        if let Some(p) = self.midstream_policy {
+            cfg.midstream_policy = p;
+        }
+    }
+}
+
 fn load_rules(
     args: &ScanArgs,
+    settings: &Settings,
 ) -> Result<(Arc<SignatureSet>, vigil_detect::signatures::post::AlertPolicy, f64)> {
     let t0 = Instant::now();
     if args.rules.is_empty() {
@@ -344,6 +407,7 @@ fn load_rules(
         rules: args.rules.clone(),
         config: args.suricata_config.clone(),
         strict: args.strict,
+        threshold_file: settings.threshold_file.clone(),
     })?;
     for f in &loaded.failures {
         eprintln!("warning: {f}");

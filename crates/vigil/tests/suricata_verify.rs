@@ -157,6 +157,9 @@ fn scan(
     if run.verify_checksums {
         args.push("--verify-checksums".into());
     }
+    for kv in &run.sets {
+        args.extend(["--set".into(), kv.clone()]);
+    }
     let rule_files = match &run.rules {
         Rules::Files(f) => f.clone(),
         Rules::Inline(text) => {

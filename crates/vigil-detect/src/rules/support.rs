@@ -11,7 +11,8 @@
 //!   (no backreferences, lookaround, atomic groups, possessive quantifiers, `\K`, recursion ...),
 //!   and a buffer modifier letter must select a supported buffer (`U` http.uri, `W` http.host,
 //!   `M` http.method, `V` http.user_agent).
-//! - `dataset`: not the Suricata 8 JSON enrichment forms (`format`, `context_key`, ...).
+//! - `dataset`: JSON datasets (`format json|ndjson`, `context_key`, `value_key`, ...) but not
+//!   `enrichment_key`.
 //!
 //! Anything else is reported per rule as [`Unsupported`] `{ keyword, reason }`; header parts use
 //! the pseudo-keywords `action:<name>`, `proto:<name>`, `proto-hook` and `direction:=>`.
@@ -73,8 +74,25 @@ pub const SUPPORTED: &[&str] = &[
     "ja3.hash",
     "ja3_hash",
     "ja3s.hash",
+    "ja3.string",
+    "ja3_string",
+    "ja3s.string",
     "ja4.hash",
+    "ip.src",
+    "ip.dst",
+    "http.request_line",
+    "http_request_line",
     "dotprefix",
+    "to_lowercase",
+    "to_uppercase",
+    "to_md5",
+    "to_sha1",
+    "to_sha256",
+    "strip_whitespace",
+    "compress_whitespace",
+    "pcrexform",
+    "target",
+    "isdataat",
     // Flow and state.
     "flow",
     "flowbits",
@@ -88,8 +106,19 @@ pub const SUPPORTED: &[&str] = &[
 ];
 
 /// Header protocols the executor implements.
-pub const SUPPORTED_PROTOCOLS: &[&str] =
-    &["ip", "tcp", "udp", "icmp", "dns", "tls", "http", "http1"];
+pub const SUPPORTED_PROTOCOLS: &[&str] = &[
+    "ip",
+    "tcp",
+    "tcp-pkt",
+    "tcp-stream",
+    "udp",
+    "icmp",
+    "sctp",
+    "dns",
+    "tls",
+    "http",
+    "http1",
+];
 
 /// Buffers (canonical names, see [`Buffer`]) the executor implements.
 pub const SUPPORTED_BUFFERS: &[&str] = &[
@@ -102,7 +131,12 @@ pub const SUPPORTED_BUFFERS: &[&str] = &[
     "http.user_agent",
     "ja3.hash",
     "ja3s.hash",
+    "ja3.string",
+    "ja3s.string",
     "ja4.hash",
+    "ip.src",
+    "ip.dst",
+    "http.request_line",
 ];
 
 const SUPPORTED_FLOW: &[&str] = &[
@@ -111,6 +145,7 @@ const SUPPORTED_FLOW: &[&str] = &[
     "to_client",
     "from_server",
     "established",
+    "not_established",
     "stateless",
 ];
 
@@ -160,12 +195,7 @@ impl Rule {
                 format!("firewall protocol hook \"{hook}\" is not supported"),
             );
         }
-        if self.direction == Direction::Transactional {
-            add(
-                "direction:=>".into(),
-                "transactional direction => is not supported".into(),
-            );
-        }
+
         for o in &self.options {
             if !SUPPORTED.contains(&o.keyword.as_str()) {
                 add(
@@ -195,10 +225,9 @@ impl Rule {
                         add("pcre".into(), e.to_string());
                     }
                 }
-                OptionValue::Dataset(d) if !d.json.is_empty() => add(
+                OptionValue::Dataset(d) if d.json.iter().any(|(k, _)| k == "enrichment_key") => add(
                     "dataset".into(),
-                    "dataset JSON enrichment (format, context_key, value_key, ...) is not supported"
-                        .into(),
+                    "dataset enrichment_key is not supported".into(),
                 ),
                 _ => {}
             }

@@ -128,6 +128,7 @@ pub enum Step {
         relative: bool,
     },
     Dataset(DataStep),
+    DatasetJson(super::datajson::JsonStep),
     Datarep(RepStep),
 }
 
@@ -148,6 +149,8 @@ pub trait DataLookup {
     fn dataset(&mut self, step: &DataStep, value: &[u8]) -> bool;
     /// Compares the reputation of `value`; a value not in the set never matches.
     fn datarep(&mut self, step: &RepStep, value: &[u8]) -> bool;
+    /// Looks `value` up in a JSON dataset, keeping the entry for the alert's context.
+    fn dataset_json(&mut self, step: &super::datajson::JsonStep, value: &[u8]) -> bool;
 }
 
 /// No datasets loaded: every `isset` fails, `isnotset` holds.
@@ -159,6 +162,9 @@ impl DataLookup for NoData {
     }
     fn datarep(&mut self, _: &RepStep, _: &[u8]) -> bool {
         false
+    }
+    fn dataset_json(&mut self, step: &super::datajson::JsonStep, _: &[u8]) -> bool {
+        matches!(step.command, DatasetCommand::IsNotSet)
     }
 }
 
@@ -220,6 +226,9 @@ fn run(
         }
         Step::Dataset(d) => data.dataset(d, buf) && run(steps, i + 1, buf, prev, data, budget),
         Step::Datarep(r) => data.datarep(r, buf) && run(steps, i + 1, buf, prev, data, budget),
+        Step::DatasetJson(j) => {
+            data.dataset_json(j, buf) && run(steps, i + 1, buf, prev, data, budget)
+        }
     }
 }
 
@@ -235,7 +244,27 @@ pub fn transform_supported(t: &Transform) -> bool {
             | Transform::ToSha256
             | Transform::StripWhitespace
             | Transform::CompressWhitespace
-    )
+    ) || matches!(t, Transform::Pcrexform(p) if pcrexform_regex(p).is_some())
+}
+
+/// `pcrexform` patterns compiled once per thread (rules name few distinct patterns).
+fn pcrexform_regex(pattern: &str) -> Option<regex::bytes::Regex> {
+    thread_local! {
+        static CACHE: std::cell::RefCell<rustc_hash::FxHashMap<String, Option<regex::bytes::Regex>>> =
+            Default::default();
+    }
+    CACHE.with(|c| {
+        c.borrow_mut()
+            .entry(pattern.to_string())
+            .or_insert_with(|| {
+                let p = crate::rules::ast::Pcre {
+                    pattern: pattern.to_string(),
+                    ..Default::default()
+                };
+                crate::rules::pcre::compile(&p).ok()
+            })
+            .clone()
+    })
 }
 
 /// Applies `transforms` in order.
@@ -275,8 +304,21 @@ pub fn apply_transforms<'b>(transforms: &[Transform], buf: &'b [u8]) -> Cow<'b, 
                 }
                 v
             }
+            // The first capture group (or the whole match) replaces the buffer.
+            Transform::Pcrexform(p) => {
+                let Some(re) = pcrexform_regex(p) else {
+                    continue;
+                };
+                let Some(caps) = re.captures(&cur) else {
+                    continue;
+                };
+                match caps.get(1).or_else(|| caps.get(0)) {
+                    Some(m) => m.as_bytes().to_vec(),
+                    None => return cur,
+                }
+            }
             // Refused at compile time; never reached for a compiled rule.
-            _ => return cur,
+            _ => continue,
         });
     }
     cur

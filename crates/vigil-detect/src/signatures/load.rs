@@ -22,6 +22,8 @@ pub struct LoadRequest {
     pub config: Option<PathBuf>,
     /// Refuse the whole load when any rule fails to parse or compile.
     pub strict: bool,
+    /// threshold.config to use instead of the configuration's `threshold-file`.
+    pub threshold_file: Option<PathBuf>,
 }
 
 /// The loaded rules and what happened on the way.
@@ -148,6 +150,7 @@ pub fn load(req: &LoadRequest) -> Result<Loaded, LoadError> {
             iprep: iprep.as_ref(),
             datasets,
             config_dir: Some(config.dir.clone()),
+            json_sets: Vec::new(),
         },
     );
     // Rules that are only non-executable are reported, never fatal; rules that could not be
@@ -168,7 +171,8 @@ pub fn load(req: &LoadRequest) -> Result<Loaded, LoadError> {
         });
     }
 
-    let (policy, policy_ignored) = match &config.threshold_file {
+    let threshold_file = req.threshold_file.as_ref().or(config.threshold_file.as_ref());
+    let (policy, policy_ignored) = match threshold_file {
         Some(p) if p.exists() => {
             let entries = threshold_config::load_threshold_config(p)?;
             build_policy(&entries, &config)

@@ -17,6 +17,7 @@
 //! before alert, and rules that only set flowbits before rules that read them (Suricata's
 //! ordering), then load order.
 
+pub mod datajson;
 pub mod inspect;
 pub mod load;
 pub mod post;
@@ -112,22 +113,61 @@ pub struct Buffers<'a> {
     pub tls_sni: Option<&'a [u8]>,
     pub ja3: Option<&'a [u8]>,
     pub ja3s: Option<&'a [u8]>,
+    pub ja3_string: Option<&'a [u8]>,
+    pub ja3s_string: Option<&'a [u8]>,
     pub ja4: Option<&'a [u8]>,
     pub http_host: Option<&'a [u8]>,
+    pub http_request_line: Option<&'a [u8]>,
     pub http_uri: Option<&'a [u8]>,
     pub http_method: Option<&'a [u8]>,
     pub http_user_agent: Option<&'a [u8]>,
 }
 
+/// The packet's addresses as raw bytes (4 or 16), the `ip.src` / `ip.dst` buffers.
+struct IpBytes {
+    src: [u8; 16],
+    src_len: usize,
+    dst: [u8; 16],
+    dst_len: usize,
+}
+
+impl IpBytes {
+    fn of(v: &PacketView<'_>) -> IpBytes {
+        let raw = |ip: IpAddr| -> ([u8; 16], usize) {
+            let mut b = [0u8; 16];
+            match ip {
+                IpAddr::V4(a) => {
+                    b[..4].copy_from_slice(&a.octets());
+                    (b, 4)
+                }
+                IpAddr::V6(a) => (a.octets(), 16),
+            }
+        };
+        let (src, src_len) = raw(v.src);
+        let (dst, dst_len) = raw(v.dst);
+        IpBytes {
+            src,
+            src_len,
+            dst,
+            dst_len,
+        }
+    }
+}
+
 impl<'a> Buffers<'a> {
-    fn get(&self, b: Buffer, payload: &'a [u8]) -> Option<&'a [u8]> {
+    fn get<'s>(&'s self, b: Buffer, payload: &'s [u8], ips: &'s IpBytes) -> Option<&'s [u8]> {
         match b {
             Buffer::Payload => Some(payload),
             Buffer::Sticky(name) => match name {
+                "ip.src" => Some(&ips.src[..ips.src_len]),
+                "ip.dst" => Some(&ips.dst[..ips.dst_len]),
                 "dns.query" => self.dns_query,
                 "tls.sni" => self.tls_sni,
                 "ja3.hash" => self.ja3,
                 "ja3s.hash" => self.ja3s,
+                "ja3.string" => self.ja3_string,
+                "ja3s.string" => self.ja3s_string,
+                "http.request_line" => self.http_request_line,
                 "ja4.hash" => self.ja4,
                 "http.host" => self.http_host,
                 "http.uri" => self.http_uri,
@@ -180,6 +220,8 @@ pub struct Sig {
     pub source: Arc<str>,
     pub hook: Hook,
     pub noalert: bool,
+    /// `target:src_ip|dest_ip`: which side of an alert is attacked.
+    pub target: Option<Target>,
     /// The rule's own `threshold` or `detection_filter`.
     pub limit: Option<post::Limit>,
     /// 0–100: ET's `confidence` metadata, else from the priority.
@@ -248,6 +290,8 @@ pub struct RuleContext<'a> {
     /// Directory a relative dataset `load` path resolves against when it is not found next
     /// to the rule file (the configuration's directory).
     pub config_dir: Option<PathBuf>,
+    /// JSON datasets loaded so far (rules share them by name).
+    pub json_sets: Vec<datajson::JsonSet>,
 }
 
 /// All compiled rules with their candidate indexes. Immutable; shared by every worker.
@@ -255,6 +299,7 @@ pub struct SignatureSet {
     pub sigs: Vec<Sig>,
     hooks: [HookIndex; HOOKS],
     pub datasets: Datasets,
+    pub json_sets: Vec<datajson::JsonSet>,
     iprep: Option<IpReputation>,
     /// Flowbit names by id.
     pub flowbits: Vec<String>,
@@ -395,6 +440,7 @@ impl SignatureSet {
             sigs: Vec::new(),
             hooks: Default::default(),
             datasets: Datasets::builder().build(),
+            json_sets: Vec::new(),
             iprep: None,
             flowbits: Vec::new(),
         }
@@ -545,10 +591,28 @@ impl SignatureSet {
             sigs,
             hooks,
             datasets: std::mem::take(&mut ctx.datasets).build(),
+            json_sets: std::mem::take(&mut ctx.json_sets),
             iprep: ctx.iprep.cloned(),
             flowbits: bit_names,
         };
         (set, report)
+    }
+
+    /// Whether any rule adds to or removes from a dataset at run time.
+    pub fn mutates_datasets(&self) -> bool {
+        self.sigs.iter().any(|s| {
+            s.groups.iter().any(|g| {
+                g.steps.iter().any(|st| {
+                    matches!(
+                        st,
+                        Step::Dataset(DataStep {
+                            command: DatasetCommand::Set | DatasetCommand::Unset,
+                            ..
+                        })
+                    )
+                })
+            })
+        })
     }
 
     /// Whether any rule is evaluated at `hook`.
@@ -557,8 +621,9 @@ impl SignatureSet {
         !h.always.is_empty() || !h.slots.is_empty() || h.ip.is_some()
     }
 
-    /// Evaluates the rules of `hook`; pushes the index of every rule that matched and should
-    /// alert to `hits` (in evaluation order) and applies flowbit changes to `bits`.
+    /// Evaluates the rules of `hook`; pushes every rule that matched and should alert to
+    /// `hits` (in evaluation order), and applies flowbit and dataset changes to `bits` and
+    /// `overlay`.
     #[allow(clippy::too_many_arguments)]
     pub fn evaluate(
         &self,
@@ -566,11 +631,18 @@ impl SignatureSet {
         view: &PacketView<'_>,
         bufs: &Buffers<'_>,
         bits: &mut FlowBits,
-        data: &mut dyn DataLookup,
+        overlay: &mut DataOverlayMap,
         scratch: &mut Scratch,
-        hits: &mut Vec<u32>,
+        hits: &mut Vec<Hit>,
     ) {
+        let mut data = DataOverlay {
+            sets: &self.datasets,
+            json: &self.json_sets,
+            overlay,
+            context: Vec::new(),
+        };
         let h = &self.hooks[hook.index()];
+        let ips = IpBytes::of(view);
         let mut cands = std::mem::take(&mut scratch.cands);
         cands.clear();
         cands.extend_from_slice(&h.always);
@@ -579,7 +651,7 @@ impl SignatureSet {
             cands.extend_from_slice(ip.lookup(view.dst));
         }
         for s in &h.slots {
-            let Some(raw) = bufs.get(s.buffer, view.payload) else {
+            let Some(raw) = bufs.get(s.buffer, view.payload, &ips) else {
                 continue;
             };
             let buf = inspect::apply_transforms(&s.transforms, raw);
@@ -608,7 +680,8 @@ impl SignatureSet {
         cands.dedup();
         for &c in &cands {
             let sig = &self.sigs[c as usize];
-            if !self.matches(sig, view, bufs, bits, data) {
+            data.context.clear();
+            if !self.matches(sig, view, bufs, &ips, bits, &mut data) {
                 continue;
             }
             for (cmd, ids) in &sig.bits_act {
@@ -631,7 +704,10 @@ impl SignatureSet {
                 break;
             }
             if !sig.noalert {
-                hits.push(c);
+                hits.push(Hit {
+                    sig: c,
+                    context: std::mem::take(&mut data.context),
+                });
             }
         }
         scratch.cands = cands;
@@ -642,6 +718,7 @@ impl SignatureSet {
         sig: &Sig,
         v: &PacketView<'_>,
         bufs: &Buffers<'_>,
+        ips: &IpBytes,
         bits: &FlowBits,
         data: &mut dyn DataLookup,
     ) -> bool {
@@ -715,7 +792,7 @@ impl SignatureSet {
             }
         }
         for g in &sig.groups {
-            let Some(raw) = bufs.get(g.buffer, v.payload) else {
+            let Some(raw) = bufs.get(g.buffer, v.payload, ips) else {
                 return false;
             };
             let buf = inspect::apply_transforms(&g.transforms, raw);
@@ -788,7 +865,8 @@ fn compile_rule(
         .map_err(|e| unsupported("header:destination-port", e.to_string()))?;
     let proto = match rule.proto {
         "ip" => ProtoMatch::Any,
-        "tcp" => ProtoMatch::Ip(6),
+        "tcp" | "tcp-pkt" | "tcp-stream" => ProtoMatch::Ip(6),
+        "sctp" => ProtoMatch::Ip(132),
         "udp" => ProtoMatch::Ip(17),
         "icmp" => ProtoMatch::Icmp,
         "dns" => ProtoMatch::App(AppKind::Dns),
@@ -918,6 +996,32 @@ fn compile_rule(
                 offset: lit(&Some(i.offset.clone()), "isdataat")?.unwrap_or(0),
                 relative: i.relative,
             },
+            DetectKind::Dataset(ds) if !ds.json.is_empty() && json_spec(ds)?.is_some() => {
+                let spec = json_spec(ds)?.unwrap_or_else(|| unreachable!());
+                if !matches!(ds.command, DatasetCommand::IsSet | DatasetCommand::IsNotSet) {
+                    return Err(unsupported("dataset", "JSON datasets support isset and isnotset"));
+                }
+                let set = match ctx.json_sets.iter().position(|j| j.name == ds.name) {
+                    Some(i) => i as u32,
+                    None => {
+                        let (rule_dir, _) = data_dirs(ctx, rule);
+                        let Some(load) = &ds.load else {
+                            return Err(unsupported("dataset", "a JSON dataset needs a load file"));
+                        };
+                        let Some(t) = ds.data_type else {
+                            return Err(unsupported("dataset", "a JSON dataset needs a type"));
+                        };
+                        let js = datajson::JsonSet::load(&ds.name, t, &spec, &rule_dir.join(load))
+                            .map_err(|e| unsupported("dataset", e))?;
+                        ctx.json_sets.push(js);
+                        (ctx.json_sets.len() - 1) as u32
+                    }
+                };
+                Step::DatasetJson(datajson::JsonStep {
+                    set,
+                    command: ds.command,
+                })
+            }
             DetectKind::Dataset(ds) => {
                 let (rule_dir, data_dir) = data_dirs(ctx, rule);
                 let set = ctx
@@ -957,14 +1061,27 @@ fn compile_rule(
             .iter()
             .any(|g| matches!(g.buffer, Buffer::Sticky(n) if names.contains(&n)))
     };
-    let sticky = groups.iter().any(|g| g.buffer != Buffer::Payload);
-    let hook = if has(&["ja3s.hash"]) {
+    // ip.src / ip.dst exist on every packet: they do not decide the inspection point.
+    let sticky = groups
+        .iter()
+        .any(|g| !matches!(g.buffer, Buffer::Payload | Buffer::Sticky("ip.src" | "ip.dst")));
+    let hook = if has(&["ja3s.hash", "ja3s.string"]) {
         Hook::TlsServerHello
-    } else if has(&["tls.sni", "ja3.hash", "ja4.hash"]) {
+    } else if has(&["tls.sni", "ja3.hash", "ja3.string", "ja4.hash"]) {
         Hook::TlsClientHello
     } else if has(&["dns.query"]) {
         Hook::DnsRequest
-    } else if has(&["http.host", "http.uri", "http.method", "http.user_agent"]) {
+    } else if has(&[
+        "http.host",
+        "http.uri",
+        "http.method",
+        "http.user_agent",
+        "http.request_line",
+    ]) {
+        Hook::HttpRequest
+    } else if matches!(proto, ProtoMatch::App(AppKind::Dns)) && sticky_ip_only(&groups) {
+        Hook::DnsRequest
+    } else if matches!(proto, ProtoMatch::App(AppKind::Http)) && sticky_ip_only(&groups) {
         Hook::HttpRequest
     } else if sticky {
         return Err(unsupported("buffer", "buffer not available"));
@@ -1044,6 +1161,7 @@ fn compile_rule(
             source,
             hook,
             noalert: rule.noalert,
+            target: rule.target,
             limit: rule
                 .threshold
                 .clone()
@@ -1056,7 +1174,8 @@ fn compile_rule(
             dst,
             sports,
             dports,
-            bidirectional: rule.direction == Direction_::Both,
+            // `=>` (one transaction, request one way and response back) is checked like `<>`.
+            bidirectional: matches!(rule.direction, Direction_::Both | Direction_::Transactional),
             flow_dir,
             established,
             bits_check,
@@ -1069,6 +1188,14 @@ fn compile_rule(
 }
 
 use crate::rules::ast::Direction as Direction_;
+
+/// Whether the rule's only buffers are `ip.src` / `ip.dst` (and it has some).
+fn sticky_ip_only(groups: &[Group]) -> bool {
+    !groups.is_empty()
+        && groups
+            .iter()
+            .all(|g| matches!(g.buffer, Buffer::Sticky("ip.src" | "ip.dst")))
+}
 
 /// A rule alert's confidence: ET's `confidence` metadata (High/Medium/Low) when present,
 /// otherwise derived from the priority (1 → 80 … 4 → 35).
@@ -1137,6 +1264,10 @@ fn literal_form(grp: &Group, step: usize, pattern: &[u8]) -> Literal {
     Literal::None
 }
 
+fn json_spec(ds: &Dataset) -> Result<Option<datajson::JsonSpec>, Unsupported> {
+    datajson::JsonSpec::from_dataset(ds).map_err(|e| unsupported("dataset", e))
+}
+
 /// Where a rule's dataset files resolve: `load` next to the rule file, `state`/`save` in the
 /// configuration's directory (else next to the rule file too).
 fn data_dirs(ctx: &RuleContext<'_>, rule: &Rule) -> (PathBuf, PathBuf) {
@@ -1175,11 +1306,23 @@ fn ip_only_spans(sig: &Sig) -> Option<Vec<(u128, u128)>> {
     Some(spans)
 }
 
+/// Runtime dataset changes: (set, normalised value) → now present or removed.
+pub type DataOverlayMap = FxHashMap<(SetId, Box<[u8]>), bool>;
+
+/// A rule that alerted, with the JSON dataset entries it matched (`alert.context`).
+#[derive(Debug, Clone)]
+pub struct Hit {
+    pub sig: u32,
+    pub context: Vec<(Arc<str>, Arc<serde_json::Value>)>,
+}
+
 /// Dataset lookups over the immutable loaded sets plus a mutable overlay of runtime
-/// `set`/`unset` (kept per logical shard by the engine, so output stays thread-independent).
-pub struct DataOverlay<'a> {
-    pub sets: &'a Datasets,
-    pub overlay: &'a mut FxHashMap<(SetId, Box<[u8]>), bool>,
+/// `set`/`unset`.
+struct DataOverlay<'a> {
+    sets: &'a Datasets,
+    json: &'a [datajson::JsonSet],
+    overlay: &'a mut DataOverlayMap,
+    context: Vec<(Arc<str>, Arc<serde_json::Value>)>,
 }
 
 impl DataLookup for DataOverlay<'_> {
@@ -1217,6 +1360,18 @@ impl DataLookup for DataOverlay<'_> {
         match self.sets.rep(id, value) {
             Some(r) => step.op.eval(u64::from(r), step.value),
             None => false,
+        }
+    }
+
+    fn dataset_json(&mut self, step: &datajson::JsonStep, value: &[u8]) -> bool {
+        let set = &self.json[step.set as usize];
+        match (set.get(value), step.command) {
+            (Some(entry), DatasetCommand::IsSet) => {
+                self.context.push((set.context_key.clone(), entry.clone()));
+                true
+            }
+            (None, DatasetCommand::IsNotSet) => true,
+            _ => false,
         }
     }
 }

@@ -17,6 +17,7 @@ fn compile(text: &str) -> (SignatureSet, LoadReport) {
             iprep: None,
             datasets: Datasets::builder(),
             config_dir: None,
+            json_sets: Vec::new(),
         },
     )
 }
@@ -43,14 +44,10 @@ fn run(
     b: &Buffers<'_>,
     bits: &mut FlowBits,
 ) -> Vec<u32> {
-    let mut overlay = FxHashMap::default();
-    let mut data = DataOverlay {
-        sets: &set.datasets,
-        overlay: &mut overlay,
-    };
+    let mut overlay = DataOverlayMap::default();
     let mut hits = Vec::new();
-    set.evaluate(hook, v, b, bits, &mut data, &mut Scratch::default(), &mut hits);
-    let mut sids: Vec<u32> = hits.iter().map(|&h| set.sigs[h as usize].sid).collect();
+    set.evaluate(hook, v, b, bits, &mut overlay, &mut Scratch::default(), &mut hits);
+    let mut sids: Vec<u32> = hits.iter().map(|h| set.sigs[h.sig as usize].sid).collect();
     sids.sort_unstable();
     sids
 }

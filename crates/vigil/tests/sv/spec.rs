@@ -425,6 +425,9 @@ pub struct RunSpec {
     pub config: Option<PathBuf>,
     /// `-k all` in `args:`.
     pub verify_checksums: bool,
+    /// `--set KEY=VALUE` settings passed through to `vigil scan --set` (`${TEST_DIR}`
+    /// expanded); Vigil warns about keys it does not use.
+    pub sets: Vec<String>,
     /// `env:` of test.yaml, passed to the scan.
     pub env: Vec<(String, String)>,
 }
@@ -690,6 +693,7 @@ pub fn plan(dir: &Path) -> Plan {
     };
     let tokens: Vec<&str> = args.iter().flat_map(|a| a.split_whitespace()).collect();
     let mut verify_checksums = false;
+    let mut sets: Vec<String> = Vec::new();
     let mut ignored: Vec<String> = Vec::new();
     let mut i = 0;
     while i < tokens.len() {
@@ -700,7 +704,7 @@ pub fn plan(dir: &Path) -> Plan {
                 i += 1
             }
             ("--set", Some(v)) => {
-                ignored.push(format!("--set {v}"));
+                sets.push(v.replace("${TEST_DIR}", &dir.display().to_string()));
                 i += 1
             }
             (t, _) => ignored.push(t.to_string()),
@@ -735,6 +739,7 @@ pub fn plan(dir: &Path) -> Plan {
             rules,
             config,
             verify_checksums,
+            sets,
             env,
         }),
     )
