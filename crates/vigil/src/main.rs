@@ -227,8 +227,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
 fn scan(args: ScanArgs) -> Result<ExitCode> {
     let started = Instant::now();
     let (tables, load_secs) = load_intel(&args)?;
-    let settings = Settings::parse(&args.set)?;
-    let (sigs, policy, rules_secs) = load_rules(&args, &settings)?;
+    let mut settings = Settings::parse_cli(&args.set)?;
+    let (sigs, policy, rules_secs, from_config) = load_rules(&args, &settings)?;
+    // --set wins over the configuration file.
+    settings = Settings::parse(from_config)?.then(settings);
     let models = if args.no_models {
         None
     } else {
@@ -337,46 +339,70 @@ fn progress_bar(total_bytes: u64) -> ProgressBar {
 }
 
 /// Loads --rules with --suricata-config; prints rule failures as `file:line: message`.
-/// `--set KEY=VALUE` settings Vigil understands.
+/// Suricata-style settings Vigil understands, from suricata.yaml and `--set KEY=VALUE`.
 #[derive(Default)]
 struct Settings {
     midstream: Option<bool>,
     async_oneside: Option<bool>,
     midstream_policy: Option<engine::MidstreamPolicy>,
+    /// The `exception-policy` master switch: the midstream policy unless one is given.
+    exception_policy: Option<engine::MidstreamPolicy>,
     threshold_file: Option<PathBuf>,
 }
 
 impl Settings {
-    fn parse(items: &[String]) -> Result<Settings> {
+    fn parse_cli(items: &[String]) -> Result<Settings> {
+        let mut pairs = Vec::new();
+        for item in items {
+            let Some((k, v)) = item.split_once('=') else {
+                bail!("--set {item}: expected KEY=VALUE");
+            };
+            pairs.push((k.trim().to_string(), v.trim().to_string()));
+        }
+        Settings::parse(pairs)
+    }
+
+    fn parse(pairs: Vec<(String, String)>) -> Result<Settings> {
         let mut s = Settings::default();
         let boolean = |k: &str, v: &str| -> Result<bool> {
             match v.to_ascii_lowercase().as_str() {
                 "true" | "yes" | "on" | "1" => Ok(true),
                 "false" | "no" | "off" | "0" => Ok(false),
-                _ => bail!("--set {k}={v}: expected true or false"),
+                _ => bail!("{k}={v}: expected true or false"),
             }
         };
-        for item in items {
-            let Some((k, v)) = item.split_once('=') else {
-                bail!("--set {item}: expected KEY=VALUE");
-            };
-            let (k, v) = (k.trim(), v.trim());
+        let policy = |k: &str, v: &str| -> Result<engine::MidstreamPolicy> {
+            Ok(match v {
+                "ignore" | "auto" => engine::MidstreamPolicy::Ignore,
+                "pass-flow" | "bypass" | "drop-flow" | "reject" | "pass-packet" | "drop-packet" => {
+                    engine::MidstreamPolicy::NoInspection
+                }
+                _ => bail!("{k}={v}: expected ignore, pass-flow, bypass, drop-flow or reject"),
+            })
+        };
+        for (k, v) in &pairs {
+            let (k, v) = (k.as_str(), v.as_str());
             match k {
                 "stream.midstream" => s.midstream = Some(boolean(k, v)?),
                 "stream.async-oneside" => s.async_oneside = Some(boolean(k, v)?),
-                "stream.midstream-policy" => {
-                    s.midstream_policy = Some(match v {
-                        "ignore" | "auto" => engine::MidstreamPolicy::Ignore,
-                        "pass-flow" | "bypass" | "drop-flow" | "reject" | "pass-packet"
-                        | "drop-packet" => engine::MidstreamPolicy::NoInspection,
-                        _ => bail!("--set {k}={v}: expected ignore, pass-flow, bypass, drop-flow or reject"),
-                    })
-                }
+                "stream.midstream-policy" => s.midstream_policy = Some(policy(k, v)?),
+                "exception-policy" => s.exception_policy = Some(policy(k, v)?),
                 "threshold-file" => s.threshold_file = Some(PathBuf::from(v)),
                 _ => eprintln!("warning: --set {k}: not a setting Vigil uses; ignored"),
             }
         }
         Ok(s)
+    }
+
+    /// `self` with every setting `later` gives replacing it.
+    fn then(self, later: Settings) -> Settings {
+        Settings {
+            midstream: later.midstream.or(self.midstream),
+            async_oneside: later.async_oneside.or(self.async_oneside),
+            midstream_policy: later.midstream_policy.or(self.midstream_policy),
+            exception_policy: later.exception_policy.or(self.exception_policy),
+            threshold_file: later.threshold_file.or(self.threshold_file),
+        }
     }
 
     fn apply(&self, cfg: &mut ScanConfig) {
@@ -386,22 +412,31 @@ impl Settings {
         if let Some(a) = self.async_oneside {
             cfg.async_oneside = a;
         }
-        if let Some(p) = self.midstream_policy {
+        if let Some(p) = self.midstream_policy.or(self.exception_policy) {
             cfg.midstream_policy = p;
         }
     }
 }
 
-fn load_rules(
-    args: &ScanArgs,
-    settings: &Settings,
-) -> Result<(Arc<SignatureSet>, vigil_detect::signatures::post::AlertPolicy, f64)> {
+type LoadedRules = (
+    Arc<SignatureSet>,
+    vigil_detect::signatures::post::AlertPolicy,
+    f64,
+    Vec<(String, String)>,
+);
+
+fn load_rules(args: &ScanArgs, settings: &Settings) -> Result<LoadedRules> {
     let t0 = Instant::now();
     if args.rules.is_empty() {
         if args.suricata_config.is_some() {
             bail!("--suricata-config needs --rules");
         }
-        return Ok((Arc::new(SignatureSet::empty()), Default::default(), 0.0));
+        return Ok((
+            Arc::new(SignatureSet::empty()),
+            Default::default(),
+            0.0,
+            Vec::new(),
+        ));
     }
     let loaded = sigload::load(&sigload::LoadRequest {
         rules: args.rules.clone(),
@@ -433,7 +468,7 @@ fn load_rules(
         );
     }
     tracing::info!(loaded = r.loaded, skipped = r.skipped.len(), secs, "rules loaded");
-    Ok((Arc::new(loaded.set), loaded.policy, secs))
+    Ok((Arc::new(loaded.set), loaded.policy, secs, loaded.settings))
 }
 
 fn load_intel(args: &ScanArgs) -> Result<(Arc<IndicatorTables>, f64)> {

@@ -83,6 +83,10 @@ pub struct SuricataConfig {
     pub rule_files: Vec<String>,
     /// Included files that did not exist (see the module notes).
     pub missing_includes: Vec<PathBuf>,
+    /// Inspection settings as `key = value` in Suricata's dotted names (`stream.midstream`,
+    /// `stream.async-oneside`, `stream.midstream-policy`, `exception-policy`), for the scan
+    /// to apply under any `--set`.
+    pub settings: Vec<(String, String)>,
 }
 
 impl SuricataConfig {
@@ -100,6 +104,7 @@ impl SuricataConfig {
             default_rule_path: None,
             rule_files: Vec::new(),
             missing_includes: Vec::new(),
+            settings: Vec::new(),
         }
     }
 
@@ -169,6 +174,20 @@ impl SuricataConfig {
             for (k, val) in v.port_groups.unwrap_or_default() {
                 c.vars.ports.insert(k, val.0);
             }
+        }
+        if let Some(st) = raw.stream {
+            for (k, v) in [
+                ("stream.midstream", st.midstream),
+                ("stream.async-oneside", st.async_oneside),
+                ("stream.midstream-policy", st.midstream_policy),
+            ] {
+                if let Some(v) = v.filter(|v| !v.0.is_empty()) {
+                    c.settings.push((k.to_string(), v.0));
+                }
+            }
+        }
+        if let Some(v) = raw.exception_policy.filter(|v| !v.0.is_empty()) {
+            c.settings.push(("exception-policy".to_string(), v.0));
         }
         let path = |s: Option<Scalar>| s.filter(|s| !s.0.is_empty()).map(|s| c.dir.join(s.0));
         c.reputation_categories_file = path(raw.reputation_categories_file);
@@ -310,7 +329,21 @@ struct RawConfig {
     default_rule_path: Option<Scalar>,
     #[serde(rename = "rule-files")]
     rule_files: Option<Vec<Scalar>>,
+    stream: Option<RawStream>,
+    #[serde(rename = "exception-policy")]
+    exception_policy: Option<Scalar>,
     include: Option<Includes>,
+}
+
+/// The `stream` settings that change what a sensor inspects.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct RawStream {
+    midstream: Option<Scalar>,
+    #[serde(rename = "async-oneside")]
+    async_oneside: Option<Scalar>,
+    #[serde(rename = "midstream-policy")]
+    midstream_policy: Option<Scalar>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -340,7 +373,9 @@ impl RawConfig {
             threshold_file = "threshold-file",
             classification_file = "classification-file",
             default_rule_path = "default-rule-path",
-            rule_files = "rule-files"
+            rule_files = "rule-files",
+            stream = "stream",
+            exception_policy = "exception-policy"
         );
         (a, b)
     }
@@ -359,7 +394,9 @@ impl RawConfig {
             threshold_file,
             classification_file,
             default_rule_path,
-            rule_files
+            rule_files,
+            stream,
+            exception_policy
         );
         if let Some(v) = o.vars {
             let mine = self.vars.get_or_insert_with(RawVars::default);

@@ -111,16 +111,11 @@ impl JsonSet {
         }
         let mut entries = FxHashMap::default();
         for (line, mut v) in items {
+            // Entries without the value are skipped, as Suricata does.
             let raw = match path_get(&v, &spec.value_key) {
                 Some(Value::String(s)) => s.clone(),
                 Some(Value::Number(n)) => n.to_string(),
-                _ => {
-                    return Err(format!(
-                        "{}: entry has no string at value_key \"{}\"",
-                        at(line),
-                        spec.value_key
-                    ))
-                }
+                _ => continue,
             };
             let key = match data_type {
                 // JSON values are the text itself, not base64 as in plain dataset files.
@@ -211,14 +206,11 @@ mod tests {
         )
         .unwrap();
         let s = spec(JsonFormat::Json, "host.fqdn", Some("info.threat"), false);
-        // The second entry has no fqdn: the file is refused, naming the key.
-        let err = JsonSet::load("h", DataType::String, &s, &p).unwrap_err();
-        assert!(err.contains("host.fqdn"), "{err}");
-        std::fs::write(&p, r#"{"info":{"threat":[{"year":2005,"host":{"fqdn":"www.x.com"}}]}}"#)
-            .unwrap();
+        // The second entry has no fqdn: it is skipped.
         let set = JsonSet::load("h", DataType::String, &s, &p).unwrap();
         assert_eq!(set.get(b"www.x.com").unwrap()["year"], 2005);
         assert!(set.get(b"x.com").is_none());
+        assert_eq!(set.len(), 1);
     }
 
     #[test]

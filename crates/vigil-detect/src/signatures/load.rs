@@ -36,6 +36,8 @@ pub struct Loaded {
     /// threshold.config lines Vigil does not apply (e.g. `rate_filter`), with why.
     pub policy_ignored: Vec<String>,
     pub files: Vec<PathBuf>,
+    /// Inspection settings from the configuration (see [`SuricataConfig::settings`]).
+    pub settings: Vec<(String, String)>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -186,6 +188,7 @@ pub fn load(req: &LoadRequest) -> Result<Loaded, LoadError> {
         policy,
         policy_ignored,
         files,
+        settings: config.settings,
     })
 }
 

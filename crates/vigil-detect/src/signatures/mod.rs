@@ -1079,10 +1079,6 @@ fn compile_rule(
         "http.request_line",
     ]) {
         Hook::HttpRequest
-    } else if matches!(proto, ProtoMatch::App(AppKind::Dns)) && sticky_ip_only(&groups) {
-        Hook::DnsRequest
-    } else if matches!(proto, ProtoMatch::App(AppKind::Http)) && sticky_ip_only(&groups) {
-        Hook::HttpRequest
     } else if sticky {
         return Err(unsupported("buffer", "buffer not available"));
     } else if groups.is_empty()
@@ -1188,14 +1184,6 @@ fn compile_rule(
 }
 
 use crate::rules::ast::Direction as Direction_;
-
-/// Whether the rule's only buffers are `ip.src` / `ip.dst` (and it has some).
-fn sticky_ip_only(groups: &[Group]) -> bool {
-    !groups.is_empty()
-        && groups
-            .iter()
-            .all(|g| matches!(g.buffer, Buffer::Sticky("ip.src" | "ip.dst")))
-}
 
 /// A rule alert's confidence: ET's `confidence` metadata (High/Medium/Low) when present,
 /// otherwise derived from the priority (1 → 80 … 4 → 35).
