@@ -1590,6 +1590,9 @@ impl Cx<'_> {
     ) {
         let tables = self.tables;
         let ind = tables.get(id);
+        // Confidence at the time the traffic was seen: base × source reliability × decay.
+        let score = ind.score_at(meta.ts.secs);
+        let explanation = score.explanation();
         entry.core.alerted = true;
         self.counters.alerts += 1;
         let sid = indicator_sid(ind.kind.as_str(), ind.value);
@@ -1611,7 +1614,7 @@ impl Cx<'_> {
         let mut metadata = BTreeMap::new();
         metadata.insert("vigil_source", vec![ind.source.to_string()]);
         metadata.insert("vigil_indicator_type", vec![ind.kind.as_str().to_string()]);
-        metadata.insert("vigil_confidence", vec![ind.confidence.get().to_string()]);
+        metadata.insert("vigil_confidence", vec![score.value.to_string()]);
         let body = eve::AlertBody {
             alert: eve::AlertInfo {
                 action: "allowed",
@@ -1634,7 +1637,9 @@ impl Cx<'_> {
                     name: ind.name,
                 },
                 source: ind.source,
-                confidence: ind.confidence.get(),
+                confidence: score.value,
+                score: &explanation,
+                reliability: ind.reliability.map(|r| r.as_str()),
                 matched_field,
             },
             dns: match app {

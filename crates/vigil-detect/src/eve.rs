@@ -265,7 +265,13 @@ pub struct RuleRef<'a> {
 pub struct VigilInfo<'a> {
     pub indicator: IndicatorInfo<'a>,
     pub source: &'a str,
+    /// 0–100: the indicator's confidence × source reliability × age decay.
     pub confidence: u8,
+    /// How `confidence` was reached, e.g. `base 80 × reliability B 0.90 × decay 0.50 (...)`.
+    pub score: &'a str,
+    /// The feed's Admiralty grade, when configured.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reliability: Option<&'static str>,
     pub matched_field: &'static str,
 }
 

@@ -72,6 +72,11 @@ struct ScanArgs {
     /// Confidence (0-100) for indicators whose feed gives none.
     #[arg(long, value_name = "N", default_value_t = 50, value_parser = clap::value_parser!(u8).range(0..=100))]
     intel_confidence: u8,
+    /// Admiralty source reliability (A-F) of the feeds: `B` for every feed, or `SOURCE=B` for
+    /// one (a feed's source is its file name without extension). Repeatable. It scales alert
+    /// confidence with indicator age (MISP's decay model): see `vigil{score}` in alerts.
+    #[arg(long, value_name = "[SOURCE=]GRADE")]
+    intel_reliability: Vec<String>,
     /// Refuse feeds with unparseable records, and rule files with rules that do not parse or
     /// load, instead of skipping them.
     #[arg(long)]
@@ -338,6 +343,12 @@ fn progress_bar(total_bytes: u64) -> ProgressBar {
     bar
 }
 
+fn parse_grade(s: &str) -> Result<vigil_model::score::Reliability> {
+    s.trim()
+        .parse()
+        .map_err(|e| anyhow::anyhow!("--intel-reliability {s}: {e}"))
+}
+
 /// Loads --rules with --suricata-config; prints rule failures as `file:line: message`.
 /// Suricata-style settings Vigil understands, from suricata.yaml and `--set KEY=VALUE`.
 #[derive(Default)]
@@ -474,9 +485,18 @@ fn load_rules(args: &ScanArgs, settings: &Settings) -> Result<LoadedRules> {
 fn load_intel(args: &ScanArgs) -> Result<(Arc<IndicatorTables>, f64)> {
     let t0 = Instant::now();
     let mut builder = TablesBuilder::new();
+    let mut default_grade = None;
+    let mut per_source = Vec::new();
+    for r in &args.intel_reliability {
+        match r.split_once('=') {
+            Some((src, g)) => per_source.push((src.trim().to_string(), parse_grade(g)?)),
+            None => default_grade = Some(parse_grade(r)?),
+        }
+    }
     let opts = vigil_intel::LoadOptions {
         default_confidence: Confidence::new(i64::from(args.intel_confidence)),
         strict: args.strict,
+        reliability: default_grade,
         ..Default::default()
     };
     for path in &args.intel {
@@ -509,6 +529,11 @@ fn load_intel(args: &ScanArgs) -> Result<(Arc<IndicatorTables>, f64)> {
                 path.display()
             );
         }
+    }
+    for (src, grade) in per_source {
+        builder
+            .set_source_reliability(&src, grade)
+            .with_context(|| format!("--intel-reliability {src}={grade}"))?;
     }
     let tables = builder.build();
     Ok((Arc::new(tables), t0.elapsed().as_secs_f64()))

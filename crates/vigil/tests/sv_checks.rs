@@ -429,10 +429,7 @@ fn plan_runs_with_pcap_rules_and_config() {
     assert_eq!(names, ["a.rules", "b.rules"]);
     assert!(run.config.as_ref().unwrap().ends_with("suricata.yaml"));
     assert!(run.verify_checksums);
-    assert!(plan
-        .notes
-        .iter()
-        .any(|n| n.contains("--set stream.midstream=true")));
+    assert_eq!(run.sets, ["stream.midstream=true"]);
     assert!(matches!(plan.checks[0], CheckPlan::Evaluate(_)));
     assert!(matches!(&plan.checks[1], CheckPlan::NotEvaluated { label, .. } if label == "shell"));
 }
