@@ -542,3 +542,104 @@ pub fn ipv4_fragments(
     }
     out
 }
+
+/// A capture with one host showing each behaviour the models look for, next to ordinary
+/// lookups: a vertical port scan (40 ports answered with RST), beaconing (a TLS connection
+/// every 60 s ± 1 s, 14 times), DNS tunnelling (80 long high-entropy subdomains of one
+/// parent in a minute) and DGA-like lookups (8 random-looking `.com` names).
+pub fn behaviour_capture() -> Vec<u8> {
+    let ip = |s: &str| -> IpAddr { s.parse().expect("literal address") };
+    let mut w = PcapWriter::new(Vec::new(), LINKTYPE_ETHERNET).expect("writing to memory");
+    let start = Timestamp {
+        secs: 1_767_225_600,
+        nanos: 0,
+    };
+    let at = |ms: i64| Timestamp::from_micros(start.as_micros() + ms * 1000);
+    let mut frames: Vec<(Timestamp, Vec<u8>)> = Vec::new();
+    let resolver = ip("192.0.2.53");
+
+    // Vertical scan: SYN to 40 ports, each refused with RST-ACK.
+    let (scanner, victim) = (ip("192.0.2.66"), ip("198.51.100.20"));
+    for (i, port) in (20u16..60).enumerate() {
+        let t = 1_000 + i as i64 * 50;
+        let sport = 41000 + i as u16;
+        frames.push((
+            at(t),
+            tcp_frame(scanner, victim, sport, port, 7, 0, 0x02, &[]),
+        ));
+        frames.push((
+            at(t + 1),
+            tcp_frame(victim, scanner, port, sport, 0, 8, 0x14, &[]),
+        ));
+    }
+
+    // Beaconing: a short TLS session to the same server every 60 s with ±1 s jitter.
+    let (implant, c2) = (ip("192.0.2.77"), ip("203.0.113.9"));
+    let mut rng = 0x5eed_u64;
+    for i in 0..14i64 {
+        rng = rng
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let jitter = (rng >> 33) as i64 % 2000 - 1000;
+        let mut c = TcpConversation::new((implant, 50000 + i as u16), (c2, 443));
+        c.send(true, &tls_client_hello("updates.cdn-check.example"), 1400);
+        c.send(false, &tls_server_hello(), 1400);
+        c.close();
+        let t0 = at(10_000 + i * 60_000 + jitter);
+        for (off, f) in &c.frames {
+            frames.push((
+                Timestamp::from_micros(t0.as_micros() + *off as i64),
+                f.clone(),
+            ));
+        }
+    }
+
+    // DNS tunnelling: 80 queries with 40-character encoded labels under one parent.
+    let tunneler = ip("192.0.2.88");
+    const B32: &[u8] = b"abcdefghijklmnopqrstuvwxyz234567";
+    for i in 0..80u16 {
+        let label: String = (0..40)
+            .map(|k| {
+                rng = rng
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                let _ = k;
+                B32[(rng >> 59) as usize] as char
+            })
+            .collect();
+        let name = format!("{label}.exfil-tunnel.net");
+        let q = dns_query(0x2000 + i, &name, 16);
+        frames.push((
+            at(2_000 + i64::from(i) * 500),
+            udp_frame(tunneler, resolver, 30000 + i, 53, &q),
+        ));
+    }
+
+    // DGA-like lookups from one host.
+    let infected = ip("192.0.2.99");
+    for (i, name) in [
+        "xjkqwvzbtrplm.com",
+        "qzvkxwjtbnrpd.com",
+        "vbxqzkjwtpmrl.com",
+        "kzqxjvwbtnrlp.com",
+        "wqxzvjkbtpnrm.com",
+        "jxqvzkwbrtplm.com",
+        "zqkxvjwbtnrpd.com",
+        "bxvqzjkwtrpml.com",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let q = dns_query(0x3000 + i as u16, name, 1);
+        frames.push((
+            at(5_000 + i as i64 * 3_000),
+            udp_frame(infected, resolver, 31000 + i as u16, 53, &q),
+        ));
+    }
+
+    frames.sort_by_key(|(t, _)| *t);
+    for (t, f) in frames {
+        w.write(t, &f).expect("writing to memory");
+    }
+    w.into_inner()
+}
