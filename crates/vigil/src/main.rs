@@ -135,6 +135,16 @@ enum Format {
 
 #[derive(Subcommand)]
 enum BenchCommand {
+    /// Write the rules that compile to indicator tables (literal dns.query/tls.sni/http.host
+    /// matches and IP-only rules): the "IOC subset" of a ruleset.
+    IocRules {
+        /// Output rule file.
+        #[arg(short, long)]
+        output: PathBuf,
+        /// Rule files or directories.
+        #[arg(required = true)]
+        rules: Vec<PathBuf>,
+    },
     /// Concatenate Ethernet pcaps COPIES times with shifted addresses into one large capture.
     MakeCapture {
         /// Output pcap.
@@ -215,6 +225,16 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 bytes as f64 / 1e6,
                 files.len()
             );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench(BenchCommand::IocRules { output, rules }) => {
+            let (text, n) = sigload::ioc_subset(&sigload::LoadRequest {
+                rules,
+                ..Default::default()
+            })?;
+            std::fs::write(&output, text)
+                .with_context(|| format!("cannot write {}", output.display()))?;
+            eprintln!("wrote {n} rules to {}", output.display());
             Ok(ExitCode::SUCCESS)
         }
         Command::Bench(BenchCommand::MakeIntel { output, count }) => {

@@ -234,3 +234,34 @@ fn build_policy(entries: &[ThresholdEntry], config: &SuricataConfig) -> (AlertPo
     }
     (policy, ignored)
 }
+
+/// The rules of `req` that run as indicators (literal tables or the IP index), as rule text:
+/// the "IOC subset" of a ruleset, for benchmarks and for sensors that only want those.
+pub fn ioc_subset(req: &LoadRequest) -> Result<(String, usize), LoadError> {
+    let loaded = load(req)?;
+    let keep: std::collections::HashSet<(String, usize)> = loaded
+        .set
+        .sigs
+        .iter()
+        .filter(|s| matches!(s.prefilter, "literal" | "ip-index"))
+        .map(|s| (s.location.file.to_string(), s.location.line))
+        .collect();
+    let mut out = String::new();
+    let mut n = 0;
+    for path in &loaded.files {
+        let name = path.display().to_string();
+        let bytes = std::fs::read(path).map_err(|source| LoadError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        let set = parse_rules(&name, &String::from_utf8_lossy(&bytes), &ParseOptions::default());
+        for r in set.rules {
+            if keep.contains(&(name.clone(), r.location.line)) {
+                out.push_str(&r.text);
+                out.push('\n');
+                n += 1;
+            }
+        }
+    }
+    Ok((out, n))
+}

@@ -219,6 +219,9 @@ pub struct Sig {
     /// The rule file's name, for provenance and licence attribution.
     pub source: Arc<str>,
     pub hook: Hook,
+    /// How candidates for this rule are found: `"literal"` (hash tables), `"fast-pattern"`
+    /// (Aho-Corasick), `"ip-index"` (address intervals) or `"none"` (every inspection).
+    pub prefilter: &'static str,
     pub noalert: bool,
     /// `target:src_ip|dest_ip`: which side of an alert is attacked.
     pub target: Option<Target>,
@@ -330,8 +333,11 @@ struct Slot {
     ac_rules: Vec<Vec<u32>>,
     /// Whole (lower-cased) buffer → rules.
     exact: FxHashMap<Box<[u8]>, Vec<u32>>,
-    /// Lower-cased `.suffix` → rules whose buffer ends with it at a label boundary.
-    dot_suffix: FxHashMap<Box<[u8]>, Vec<u32>>,
+    /// Lower-cased suffix → rules whose buffer ends with it (`endswith`, with or without
+    /// `dotprefix`).
+    suffix: FxHashMap<Box<[u8]>, Vec<u32>>,
+    /// The distinct suffix lengths, ascending: one hash lookup each per buffer.
+    suffix_lens: Vec<usize>,
 }
 
 /// Interval index over v4-mapped addresses: elementary segments and the rules covering each.
@@ -493,6 +499,7 @@ impl SignatureSet {
         let mut ac_patterns: Vec<Vec<Vec<u8>>> = vec![Vec::new(); 0];
         let mut ac_index: Vec<FxHashMap<Vec<u8>, usize>> = Vec::new();
         let mut slot_hooks: Vec<Hook> = Vec::new();
+        let mut kinds: Vec<&'static str> = vec!["none"; sigs.len()];
         for (i, (sig, choice)) in sigs.iter().zip(&fast).enumerate() {
             let id = i as u32;
             *report.per_hook.entry(sig.hook.as_str()).or_default() += 1;
@@ -500,6 +507,7 @@ impl SignatureSet {
                 match ip_only_spans(sig) {
                     Some(spans) => {
                         report.ip_indexed += 1;
+                        kinds[i] = "ip-index";
                         ip_spans.extend(spans.into_iter().map(|(lo, hi)| (lo, hi, id)));
                     }
                     None => {
@@ -527,7 +535,8 @@ impl SignatureSet {
                     ac: None,
                     ac_rules: Vec::new(),
                     exact: FxHashMap::default(),
-                    dot_suffix: FxHashMap::default(),
+                    suffix: FxHashMap::default(),
+                    suffix_lens: Vec::new(),
                 });
                 ac_patterns.push(Vec::new());
                 ac_index.push(FxHashMap::default());
@@ -547,14 +556,20 @@ impl SignatureSet {
             match choice.literal {
                 Literal::Exact => {
                     report.literal += 1;
+                    kinds[i] = "literal";
                     s.exact.entry(pat.into()).or_default().push(id);
                 }
-                Literal::DotSuffix => {
+                Literal::Suffix => {
                     report.literal += 1;
-                    s.dot_suffix.entry(pat.into()).or_default().push(id);
+                    kinds[i] = "literal";
+                    if let Err(at) = s.suffix_lens.binary_search(&pat.len()) {
+                        s.suffix_lens.insert(at, pat.len());
+                    }
+                    s.suffix.entry(pat.into()).or_default().push(id);
                 }
                 Literal::None => {
                     report.prefiltered += 1;
+                    kinds[i] = "fast-pattern";
                     let n = ac_patterns[slot].len();
                     let pid = *ac_index[slot].entry(pat.clone()).or_insert_with(|| {
                         ac_patterns[slot].push(pat);
@@ -586,6 +601,9 @@ impl SignatureSet {
         }
         if !ip_spans.is_empty() {
             hooks[Hook::IpOnly.index()].ip = Some(IpIndex::build(ip_spans));
+        }
+        for (sig, kind) in sigs.iter_mut().zip(kinds) {
+            sig.prefilter = kind;
         }
         let set = SignatureSet {
             sigs,
@@ -660,18 +678,16 @@ impl SignatureSet {
                     cands.extend_from_slice(&s.ac_rules[m.pattern().as_usize()]);
                 }
             }
-            if !s.exact.is_empty() || !s.dot_suffix.is_empty() {
+            if !s.exact.is_empty() || !s.suffix.is_empty() {
                 scratch.lower.clear();
                 scratch.lower.extend(buf.iter().map(u8::to_ascii_lowercase));
                 let lower = &scratch.lower[..];
                 if let Some(r) = s.exact.get(lower) {
                     cands.extend_from_slice(r);
                 }
-                if !s.dot_suffix.is_empty() {
-                    for (i, _) in lower.iter().enumerate().filter(|(_, &b)| b == b'.') {
-                        if let Some(r) = s.dot_suffix.get(&lower[i..]) {
-                            cands.extend_from_slice(r);
-                        }
+                for &n in s.suffix_lens.iter().take_while(|&&n| n <= lower.len()) {
+                    if let Some(r) = s.suffix.get(&lower[lower.len() - n..]) {
+                        cands.extend_from_slice(r);
                     }
                 }
             }
@@ -812,8 +828,8 @@ enum Literal {
     None,
     /// The buffer equals the pattern.
     Exact,
-    /// The (dotprefixed) buffer ends with the pattern, which starts with `.`.
-    DotSuffix,
+    /// The (possibly dotprefixed) buffer ends with the pattern.
+    Suffix,
 }
 
 #[derive(Debug)]
@@ -1156,6 +1172,7 @@ fn compile_rule(
             attack,
             source,
             hook,
+            prefilter: "none",
             noalert: rule.noalert,
             target: rule.target,
             limit: rule
@@ -1206,7 +1223,7 @@ pub fn rule_confidence(metadata: &BTreeMap<String, Vec<String>>, priority: u8) -
 
 /// Whether the rule's inspection of `grp` is exactly one anchored literal the hash tables can
 /// answer: the whole buffer (`startswith`+`endswith`, or `bsize` equal to its length), or a
-/// domain suffix (`dotprefix; content:".x.y"; endswith`).
+/// suffix (`content:".x.y"; endswith`, also after `dotprefix`).
 fn literal_form(grp: &Group, step: usize, pattern: &[u8]) -> Literal {
     let table_buffer = matches!(
         grp.buffer,
@@ -1246,8 +1263,8 @@ fn literal_form(grp: &Group, step: usize, pattern: &[u8]) -> Literal {
     {
         return Literal::Exact;
     }
-    if plain && c.endswith && dotprefix_only && pattern.first() == Some(&b'.') {
-        return Literal::DotSuffix;
+    if plain && c.endswith {
+        return Literal::Suffix;
     }
     Literal::None
 }
