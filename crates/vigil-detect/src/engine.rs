@@ -54,6 +54,9 @@ pub struct ScanConfig {
     pub midstream_policy: MidstreamPolicy,
     /// Treat a handshake seen from one side only as complete (`stream.async-oneside`).
     pub async_oneside: bool,
+    /// Alerts carry the flow, the app-layer record and the rule's metadata (eve-log alert
+    /// `metadata`, on by default).
+    pub alert_metadata: bool,
 }
 
 /// Suricata's midstream exception policy, for IDS use.
@@ -78,6 +81,7 @@ impl Default for ScanConfig {
             midstream: true,
             midstream_policy: MidstreamPolicy::Ignore,
             async_oneside: false,
+            alert_metadata: true,
         }
     }
 }
@@ -1628,6 +1632,7 @@ impl Cx<'_> {
                 source: None,
                 target: None,
                 context: None,
+                rule: None,
             },
             vigil: eve::VigilInfo {
                 indicator: eve::IndicatorInfo {
@@ -1654,7 +1659,7 @@ impl Cx<'_> {
                 AppRef::Http(h) => Some(h),
                 _ => None,
             },
-            flow: alert_flow(&entry.core),
+            flow: self.cfg.alert_metadata.then(|| alert_flow(&entry.core)),
         };
         let header = self.header(
             entry,
@@ -2380,6 +2385,11 @@ impl Cx<'_> {
     ) {
         let sigs = self.sigs;
         let idx = hit.sig;
+        let app = if self.cfg.alert_metadata {
+            app
+        } else {
+            AppRef::None
+        };
         let sig = &sigs.sigs[idx as usize];
         let context = (!hit.context.is_empty()).then(|| {
             let m: serde_json::Map<String, serde_json::Value> = hit
@@ -2411,10 +2421,12 @@ impl Cx<'_> {
                 signature: &sig.msg,
                 category: &sig.category,
                 severity: sig.priority,
-                metadata: (!sig.metadata.is_empty()).then_some(&sig.metadata),
+                metadata: (self.cfg.alert_metadata && !sig.metadata.is_empty())
+                    .then_some(&sig.metadata),
                 source: sig.target.map(|t| endpoint(view, t, false)),
                 target: sig.target.map(|t| endpoint(view, t, true)),
                 context: context.as_ref(),
+                rule: sig.text.as_deref(),
             },
             vigil: eve::RuleVigil {
                 source: &sig.source,
@@ -2437,7 +2449,7 @@ impl Cx<'_> {
                 AppRef::Http(h) => Some(h),
                 _ => None,
             },
-            flow: alert_flow(&entry.core),
+            flow: self.cfg.alert_metadata.then(|| alert_flow(&entry.core)),
         };
         let header = self.header(
             entry,

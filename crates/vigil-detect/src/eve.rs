@@ -196,7 +196,8 @@ pub struct AlertBody<'a, M: Serialize, V: Serialize> {
     pub tls: Option<&'a TlsEvent>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub http: Option<&'a HttpEvent>,
-    pub flow: AlertFlow,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub flow: Option<AlertFlow>,
 }
 
 #[derive(Serialize)]
@@ -219,6 +220,9 @@ pub struct AlertInfo<'a, M: Serialize> {
     /// JSON dataset entries the rule matched, by context key (Suricata 8).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub context: Option<&'a serde_json::Value>,
+    /// The rule text, when the eve-log alert `metadata: {rule: {raw: true}}` asks for it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule: Option<&'a str>,
 }
 
 #[derive(Serialize, Clone, Copy)]

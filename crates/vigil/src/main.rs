@@ -379,6 +379,7 @@ struct Settings {
     /// The `exception-policy` master switch: the midstream policy unless one is given.
     exception_policy: Option<engine::MidstreamPolicy>,
     threshold_file: Option<PathBuf>,
+    alert_metadata: Option<bool>,
 }
 
 impl Settings {
@@ -419,6 +420,9 @@ impl Settings {
                 "stream.midstream-policy" => s.midstream_policy = Some(policy(k, v)?),
                 "exception-policy" => s.exception_policy = Some(policy(k, v)?),
                 "threshold-file" => s.threshold_file = Some(PathBuf::from(v)),
+                "eve.alert.metadata" => s.alert_metadata = Some(boolean(k, v)?),
+                // Read while loading the rules (rule text is kept only when asked for).
+                "eve.alert.rule" => {}
                 _ => eprintln!("warning: --set {k}: not a setting Vigil uses; ignored"),
             }
         }
@@ -433,6 +437,7 @@ impl Settings {
             midstream_policy: later.midstream_policy.or(self.midstream_policy),
             exception_policy: later.exception_policy.or(self.exception_policy),
             threshold_file: later.threshold_file.or(self.threshold_file),
+            alert_metadata: later.alert_metadata.or(self.alert_metadata),
         }
     }
 
@@ -445,6 +450,9 @@ impl Settings {
         }
         if let Some(p) = self.midstream_policy.or(self.exception_policy) {
             cfg.midstream_policy = p;
+        }
+        if let Some(m) = self.alert_metadata {
+            cfg.alert_metadata = m;
         }
     }
 }

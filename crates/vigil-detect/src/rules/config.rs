@@ -189,6 +189,9 @@ impl SuricataConfig {
         if let Some(v) = raw.exception_policy.filter(|v| !v.0.is_empty()) {
             c.settings.push(("exception-policy".to_string(), v.0));
         }
+        if let Some(o) = &raw.outputs {
+            c.settings.extend(alert_metadata(o));
+        }
         let path = |s: Option<Scalar>| s.filter(|s| !s.0.is_empty()).map(|s| c.dir.join(s.0));
         c.reputation_categories_file = path(raw.reputation_categories_file);
         c.default_reputation_path = path(raw.default_reputation_path);
@@ -332,7 +335,40 @@ struct RawConfig {
     stream: Option<RawStream>,
     #[serde(rename = "exception-policy")]
     exception_policy: Option<Scalar>,
+    /// Only `eve-log` → `types` → `alert` → `metadata` is read (see [`alert_metadata`]).
+    outputs: Option<serde_yaml::Value>,
     include: Option<Includes>,
+}
+
+/// The eve-log alert `metadata` option: `false` drops the flow, app-layer and rule metadata
+/// from alerts; `{rule: {raw: true}}` adds the rule text. As `(key, value)` settings.
+fn alert_metadata(outputs: &serde_yaml::Value) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let Some(list) = outputs.as_sequence() else {
+        return out;
+    };
+    for o in list {
+        let Some(types) = o.get("eve-log").and_then(|e| e.get("types")).and_then(|t| t.as_sequence())
+        else {
+            continue;
+        };
+        for t in types {
+            let Some(meta) = t.get("alert").and_then(|a| a.get("metadata")) else {
+                continue;
+            };
+            match meta {
+                serde_yaml::Value::Bool(b) => out.push(("eve.alert.metadata".into(), b.to_string())),
+                serde_yaml::Value::String(s) => out.push(("eve.alert.metadata".into(), s.clone())),
+                m => {
+                    let raw = m.get("rule").and_then(|r| r.get("raw"));
+                    if let Some(serde_yaml::Value::Bool(b)) = raw {
+                        out.push(("eve.alert.rule".into(), b.to_string()));
+                    }
+                }
+            }
+        }
+    }
+    out
 }
 
 /// The `stream` settings that change what a sensor inspects.
@@ -375,7 +411,8 @@ impl RawConfig {
             default_rule_path = "default-rule-path",
             rule_files = "rule-files",
             stream = "stream",
-            exception_policy = "exception-policy"
+            exception_policy = "exception-policy",
+            outputs = "outputs"
         );
         (a, b)
     }
@@ -396,7 +433,8 @@ impl RawConfig {
             default_rule_path,
             rule_files,
             stream,
-            exception_policy
+            exception_policy,
+            outputs
         );
         if let Some(v) = o.vars {
             let mine = self.vars.get_or_insert_with(RawVars::default);

@@ -153,6 +153,10 @@ pub fn load(req: &LoadRequest) -> Result<Loaded, LoadError> {
             datasets,
             config_dir: Some(config.dir.clone()),
             json_sets: Vec::new(),
+            keep_text: config
+                .settings
+                .iter()
+                .any(|(k, v)| k == "eve.alert.rule" && v == "true"),
         },
     );
     // Rules that are only non-executable are reported, never fatal; rules that could not be

@@ -219,6 +219,8 @@ pub struct Sig {
     /// The rule file's name, for provenance and licence attribution.
     pub source: Arc<str>,
     pub hook: Hook,
+    /// The rule as written, when alerts are to carry it (`alert.rule`).
+    pub text: Option<Box<str>>,
     /// How candidates for this rule are found: `"literal"` (hash tables), `"fast-pattern"`
     /// (Aho-Corasick), `"ip-index"` (address intervals) or `"none"` (every inspection).
     pub prefilter: &'static str,
@@ -295,6 +297,8 @@ pub struct RuleContext<'a> {
     pub config_dir: Option<PathBuf>,
     /// JSON datasets loaded so far (rules share them by name).
     pub json_sets: Vec<datajson::JsonSet>,
+    /// Keep each rule's text for `alert.rule`.
+    pub keep_text: bool,
 }
 
 /// All compiled rules with their candidate indexes. Immutable; shared by every worker.
@@ -1173,6 +1177,7 @@ fn compile_rule(
             source,
             hook,
             prefilter: "none",
+            text: ctx.keep_text.then(|| rule.text.clone().into_boxed_str()),
             noalert: rule.noalert,
             target: rule.target,
             limit: rule

@@ -18,6 +18,7 @@ fn compile(text: &str) -> (SignatureSet, LoadReport) {
             datasets: Datasets::builder(),
             config_dir: None,
             json_sets: Vec::new(),
+            keep_text: false,
         },
     )
 }
