@@ -57,6 +57,11 @@ pub struct ScanConfig {
     /// Alerts carry the flow, the app-layer record and the rule's metadata (eve-log alert
     /// `metadata`, on by default).
     pub alert_metadata: bool,
+    /// Alerts carry `verdict{action}` (eve-log alert `verdict`).
+    pub alert_verdict: bool,
+    /// At most this many rule alerts per packet, highest priority first (Suricata's
+    /// `packet-alert-max`, 15 by default).
+    pub packet_alert_max: usize,
 }
 
 /// Suricata's midstream exception policy, for IDS use.
@@ -82,6 +87,8 @@ impl Default for ScanConfig {
             midstream_policy: MidstreamPolicy::Ignore,
             async_oneside: false,
             alert_metadata: true,
+            alert_verdict: false,
+            packet_alert_max: 15,
         }
     }
 }
@@ -1186,6 +1193,7 @@ impl Worker {
             sx,
             overlay,
             payload: &[],
+            pkt_alerts: 0,
         }
     }
 
@@ -1490,6 +1498,8 @@ struct Cx<'a> {
     overlay: &'a mut DataOverlayMap,
     /// Payload of the packet being processed (empty in timeout sweeps).
     payload: &'a [u8],
+    /// Rule alerts written for this packet so far (see `packet_alert_max`).
+    pkt_alerts: usize,
 }
 
 /// The app-layer record an alert is attached to.
@@ -1660,6 +1670,7 @@ impl Cx<'_> {
                 _ => None,
             },
             flow: self.cfg.alert_metadata.then(|| alert_flow(&entry.core)),
+            verdict: self.cfg.alert_verdict.then_some(eve::Verdict { action: "alert" }),
         };
         let header = self.header(
             entry,
@@ -2321,6 +2332,10 @@ impl Cx<'_> {
             &mut hits,
         );
         for h in &hits {
+            if self.pkt_alerts >= self.cfg.packet_alert_max {
+                break;
+            }
+            self.pkt_alerts += 1;
             self.sig_alert(entry, dir, meta, h, view, app);
         }
         self.sx.hits = hits;
@@ -2450,6 +2465,7 @@ impl Cx<'_> {
                 _ => None,
             },
             flow: self.cfg.alert_metadata.then(|| alert_flow(&entry.core)),
+            verdict: self.cfg.alert_verdict.then_some(eve::Verdict { action: "alert" }),
         };
         let header = self.header(
             entry,

@@ -198,6 +198,14 @@ pub struct AlertBody<'a, M: Serialize, V: Serialize> {
     pub http: Option<&'a HttpEvent>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub flow: Option<AlertFlow>,
+    /// eve-log alert `verdict: yes`: what an IDS does with the packet (`alert`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verdict: Option<Verdict>,
+}
+
+#[derive(Serialize)]
+pub struct Verdict {
+    pub action: &'static str,
 }
 
 #[derive(Serialize)]

@@ -380,6 +380,8 @@ struct Settings {
     exception_policy: Option<engine::MidstreamPolicy>,
     threshold_file: Option<PathBuf>,
     alert_metadata: Option<bool>,
+    alert_verdict: Option<bool>,
+    packet_alert_max: Option<usize>,
 }
 
 impl Settings {
@@ -421,6 +423,12 @@ impl Settings {
                 "exception-policy" => s.exception_policy = Some(policy(k, v)?),
                 "threshold-file" => s.threshold_file = Some(PathBuf::from(v)),
                 "eve.alert.metadata" => s.alert_metadata = Some(boolean(k, v)?),
+                "eve.alert.verdict" => s.alert_verdict = Some(boolean(k, v)?),
+                "packet-alert-max" => {
+                    s.packet_alert_max = Some(v.parse().map_err(|_| {
+                        anyhow::anyhow!("{k}={v}: expected a number of alerts")
+                    })?)
+                }
                 // Read while loading the rules (rule text is kept only when asked for).
                 "eve.alert.rule" => {}
                 _ => eprintln!("warning: --set {k}: not a setting Vigil uses; ignored"),
@@ -438,6 +446,8 @@ impl Settings {
             exception_policy: later.exception_policy.or(self.exception_policy),
             threshold_file: later.threshold_file.or(self.threshold_file),
             alert_metadata: later.alert_metadata.or(self.alert_metadata),
+            alert_verdict: later.alert_verdict.or(self.alert_verdict),
+            packet_alert_max: later.packet_alert_max.or(self.packet_alert_max),
         }
     }
 
@@ -453,6 +463,13 @@ impl Settings {
         }
         if let Some(m) = self.alert_metadata {
             cfg.alert_metadata = m;
+        }
+        if let Some(v) = self.alert_verdict {
+            cfg.alert_verdict = v;
+        }
+        // Suricata falls back to its default for 0.
+        if let Some(n) = self.packet_alert_max.filter(|&n| n > 0) {
+            cfg.packet_alert_max = n;
         }
     }
 }

@@ -189,6 +189,9 @@ impl SuricataConfig {
         if let Some(v) = raw.exception_policy.filter(|v| !v.0.is_empty()) {
             c.settings.push(("exception-policy".to_string(), v.0));
         }
+        if let Some(v) = raw.packet_alert_max.filter(|v| !v.0.is_empty()) {
+            c.settings.push(("packet-alert-max".to_string(), v.0));
+        }
         if let Some(o) = &raw.outputs {
             c.settings.extend(alert_metadata(o));
         }
@@ -335,8 +338,11 @@ struct RawConfig {
     stream: Option<RawStream>,
     #[serde(rename = "exception-policy")]
     exception_policy: Option<Scalar>,
-    /// Only `eve-log` → `types` → `alert` → `metadata` is read (see [`alert_metadata`]).
+    /// Only `eve-log` → `types` → `alert` → `metadata`/`verdict` is read (see
+    /// [`alert_metadata`]).
     outputs: Option<serde_yaml::Value>,
+    #[serde(rename = "packet-alert-max")]
+    packet_alert_max: Option<Scalar>,
     include: Option<Includes>,
 }
 
@@ -353,6 +359,12 @@ fn alert_metadata(outputs: &serde_yaml::Value) -> Vec<(String, String)> {
             continue;
         };
         for t in types {
+            // YAML 1.1 booleans (`yes`) arrive as strings; the settings parser reads both.
+            match t.get("alert").and_then(|a| a.get("verdict")) {
+                Some(serde_yaml::Value::Bool(v)) => out.push(("eve.alert.verdict".into(), v.to_string())),
+                Some(serde_yaml::Value::String(v)) => out.push(("eve.alert.verdict".into(), v.clone())),
+                _ => {}
+            }
             let Some(meta) = t.get("alert").and_then(|a| a.get("metadata")) else {
                 continue;
             };
@@ -361,8 +373,15 @@ fn alert_metadata(outputs: &serde_yaml::Value) -> Vec<(String, String)> {
                 serde_yaml::Value::String(s) => out.push(("eve.alert.metadata".into(), s.clone())),
                 m => {
                     let raw = m.get("rule").and_then(|r| r.get("raw"));
-                    if let Some(serde_yaml::Value::Bool(b)) = raw {
-                        out.push(("eve.alert.rule".into(), b.to_string()));
+                    match raw {
+                        Some(serde_yaml::Value::Bool(b)) => {
+                            out.push(("eve.alert.rule".into(), b.to_string()))
+                        }
+                        Some(serde_yaml::Value::String(v)) => {
+                            let on = matches!(v.to_ascii_lowercase().as_str(), "yes" | "true" | "on" | "1");
+                            out.push(("eve.alert.rule".into(), on.to_string()))
+                        }
+                        _ => {}
                     }
                 }
             }
@@ -412,7 +431,8 @@ impl RawConfig {
             rule_files = "rule-files",
             stream = "stream",
             exception_policy = "exception-policy",
-            outputs = "outputs"
+            outputs = "outputs",
+            packet_alert_max = "packet-alert-max"
         );
         (a, b)
     }
@@ -434,7 +454,8 @@ impl RawConfig {
             rule_files,
             stream,
             exception_policy,
-            outputs
+            outputs,
+            packet_alert_max
         );
         if let Some(v) = o.vars {
             let mine = self.vars.get_or_insert_with(RawVars::default);
