@@ -11,13 +11,13 @@ use crate::checksum;
 use crate::decode::{self, tcp_flags, DecodeOutcome, Decoded, L4};
 use crate::eve::{self, EventType, EventTypes};
 use crate::flow::{
-    Direction, EndReason, FlowCore, FlowKey, FlowState, FlowTable, FlowTimeouts, HasCore, PROTO_ICMP,
-    PROTO_ICMPV6, PROTO_TCP, PROTO_UDP,
+    Direction, EndReason, FlowCore, FlowKey, FlowState, FlowTable, FlowTimeouts, HasCore,
+    PROTO_ICMP, PROTO_ICMPV6, PROTO_TCP, PROTO_UDP,
 };
 use crate::frag::FragmentTable;
+use crate::models::{Models, Observation};
 use crate::pcap::{CaptureError, CaptureReader, Timestamp};
 use crate::reassembly::{Stream, StreamLimits};
-use crate::models::{Models, Observation};
 use crate::signatures::post::{AlertFacts, AlertPolicy, Thresholds};
 use crate::signatures::{self, AppKind, Buffers, FlowBits, Hook, PacketView, SignatureSet};
 use crate::tables::{IndicatorId, IndicatorTables};
@@ -901,7 +901,12 @@ impl Post {
         self.write_detections(out)
     }
 
-    fn finish(&mut self, now: Timestamp, out: &mut dyn Write, fin: &mut Finished) -> io::Result<()> {
+    fn finish(
+        &mut self,
+        now: Timestamp,
+        out: &mut dyn Write,
+        fin: &mut Finished,
+    ) -> io::Result<()> {
         if let Some(m) = self.models.as_mut() {
             m.finish(now, &mut self.dets);
         }
@@ -919,7 +924,10 @@ impl Post {
             }
         }
         for (k, t) in std::mem::take(&mut self.model_tallies) {
-            tallies.entry(k).and_modify(|e| e.count += t.count).or_insert(t);
+            tallies
+                .entry(k)
+                .and_modify(|e| e.count += t.count)
+                .or_insert(t);
         }
         Ok(())
     }
@@ -1171,6 +1179,7 @@ impl Worker {
     }
 
     /// The context for one shard's work.
+    #[allow(clippy::too_many_arguments)]
     fn cx<'a>(
         shared: &'a Shared,
         cfg: &'a ScanConfig,
@@ -1218,16 +1227,7 @@ impl Worker {
             shard: meta.shard,
             seq: emit.key.seq,
         };
-        let mut cx = Worker::cx(
-            shared,
-            cfg,
-            events,
-            emit,
-            counters,
-            tallies,
-            sx,
-            overlay,
-        );
+        let mut cx = Worker::cx(shared, cfg, events, emit, counters, tallies, sx, overlay);
         let (sport, dport) = ports(d);
         let (key, _) = FlowKey::new(d.src, d.dst, sport, dport, d.ip_proto, d.vlan);
         let tcp_flags = match &d.l4 {
@@ -1325,16 +1325,7 @@ impl Worker {
                 seq: emit.key.seq,
             };
             let expired = shard.flows.expire(now, &cfg.timeouts);
-            let mut cx = Worker::cx(
-                shared,
-                cfg,
-                events,
-                emit,
-                counters,
-                tallies,
-                sx,
-                overlay,
-            );
+            let mut cx = Worker::cx(shared, cfg, events, emit, counters, tallies, sx, overlay);
             for f in expired {
                 cx.counters.flows_timed_out += 1;
                 let last = f.core.last;
@@ -1363,16 +1354,7 @@ impl Worker {
                 shard: id as u16,
                 seq: emit.key.seq,
             };
-            let mut cx = Worker::cx(
-                shared,
-                cfg,
-                events,
-                emit,
-                counters,
-                tallies,
-                sx,
-                overlay,
-            );
+            let mut cx = Worker::cx(shared, cfg, events, emit, counters, tallies, sx, overlay);
             for f in shard.flows.drain_all() {
                 let last = f.core.last;
                 cx.end_flow(f, EndReason::Shutdown, last);
@@ -1670,7 +1652,10 @@ impl Cx<'_> {
                 _ => None,
             },
             flow: self.cfg.alert_metadata.then(|| alert_flow(&entry.core)),
-            verdict: self.cfg.alert_verdict.then_some(eve::Verdict { action: "alert" }),
+            verdict: self
+                .cfg
+                .alert_verdict
+                .then_some(eve::Verdict { action: "alert" }),
         };
         let header = self.header(
             entry,
@@ -2310,6 +2295,7 @@ impl Cx<'_> {
     }
 
     /// Evaluates `hook`'s rules and writes an alert for each hit.
+    #[allow(clippy::too_many_arguments)]
     fn run_rules(
         &mut self,
         entry: &mut FlowEntry,
@@ -2465,7 +2451,10 @@ impl Cx<'_> {
                 _ => None,
             },
             flow: self.cfg.alert_metadata.then(|| alert_flow(&entry.core)),
-            verdict: self.cfg.alert_verdict.then_some(eve::Verdict { action: "alert" }),
+            verdict: self
+                .cfg
+                .alert_verdict
+                .then_some(eve::Verdict { action: "alert" }),
         };
         let header = self.header(
             entry,
@@ -2499,10 +2488,8 @@ fn track_handshake(t: &mut TcpTrack, dir: Direction, flags: u8, async_oneside: b
     match dir {
         Direction::ToServer if syn && !ack => t.syn = true,
         Direction::ToClient if syn && ack => t.syn_ack = true,
-        Direction::ToServer if ack && !syn => {
-            if t.syn_ack || (async_oneside && t.syn) {
-                t.established = true;
-            }
+        Direction::ToServer if ack && !syn && (t.syn_ack || (async_oneside && t.syn)) => {
+            t.established = true
         }
         Direction::ToClient if ack && !syn && async_oneside && t.syn_ack => t.established = true,
         _ => {}

@@ -425,9 +425,10 @@ impl Settings {
                 "eve.alert.metadata" => s.alert_metadata = Some(boolean(k, v)?),
                 "eve.alert.verdict" => s.alert_verdict = Some(boolean(k, v)?),
                 "packet-alert-max" => {
-                    s.packet_alert_max = Some(v.parse().map_err(|_| {
-                        anyhow::anyhow!("{k}={v}: expected a number of alerts")
-                    })?)
+                    s.packet_alert_max = Some(
+                        v.parse()
+                            .map_err(|_| anyhow::anyhow!("{k}={v}: expected a number of alerts"))?,
+                    )
                 }
                 // Read while loading the rules (rule text is kept only when asked for).
                 "eve.alert.rule" => {}
@@ -523,7 +524,12 @@ fn load_rules(args: &ScanArgs, settings: &Settings) -> Result<LoadedRules> {
             secs
         );
     }
-    tracing::info!(loaded = r.loaded, skipped = r.skipped.len(), secs, "rules loaded");
+    tracing::info!(
+        loaded = r.loaded,
+        skipped = r.skipped.len(),
+        secs,
+        "rules loaded"
+    );
     Ok((Arc::new(loaded.set), loaded.policy, secs, loaded.settings))
 }
 

@@ -14,7 +14,11 @@ fn scan(pcap: &Path, extra: &[&str]) -> Vec<Value> {
         .arg(pcap)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout)
         .unwrap()
         .lines()
@@ -49,7 +53,9 @@ fn every_model_alerts_on_its_behaviour_and_only_on_the_host_showing_it() {
         ("dga", "192.0.2.99"),
     ];
     for (model, host) in expect {
-        let srcs = alerts.get(model).unwrap_or_else(|| panic!("no {model} alert in {alerts:?}"));
+        let srcs = alerts
+            .get(model)
+            .unwrap_or_else(|| panic!("no {model} alert in {alerts:?}"));
         assert!(srcs.iter().all(|s| s == host), "{model}: {srcs:?}");
     }
     for e in events.iter().filter(|e| e["vigil"]["model"].is_string()) {

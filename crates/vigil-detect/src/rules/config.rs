@@ -354,22 +354,31 @@ fn alert_metadata(outputs: &serde_yaml::Value) -> Vec<(String, String)> {
         return out;
     };
     for o in list {
-        let Some(types) = o.get("eve-log").and_then(|e| e.get("types")).and_then(|t| t.as_sequence())
+        let Some(types) = o
+            .get("eve-log")
+            .and_then(|e| e.get("types"))
+            .and_then(|t| t.as_sequence())
         else {
             continue;
         };
         for t in types {
             // YAML 1.1 booleans (`yes`) arrive as strings; the settings parser reads both.
             match t.get("alert").and_then(|a| a.get("verdict")) {
-                Some(serde_yaml::Value::Bool(v)) => out.push(("eve.alert.verdict".into(), v.to_string())),
-                Some(serde_yaml::Value::String(v)) => out.push(("eve.alert.verdict".into(), v.clone())),
+                Some(serde_yaml::Value::Bool(v)) => {
+                    out.push(("eve.alert.verdict".into(), v.to_string()))
+                }
+                Some(serde_yaml::Value::String(v)) => {
+                    out.push(("eve.alert.verdict".into(), v.clone()))
+                }
                 _ => {}
             }
             let Some(meta) = t.get("alert").and_then(|a| a.get("metadata")) else {
                 continue;
             };
             match meta {
-                serde_yaml::Value::Bool(b) => out.push(("eve.alert.metadata".into(), b.to_string())),
+                serde_yaml::Value::Bool(b) => {
+                    out.push(("eve.alert.metadata".into(), b.to_string()))
+                }
                 serde_yaml::Value::String(s) => out.push(("eve.alert.metadata".into(), s.clone())),
                 m => {
                     let raw = m.get("rule").and_then(|r| r.get("raw"));
@@ -378,7 +387,10 @@ fn alert_metadata(outputs: &serde_yaml::Value) -> Vec<(String, String)> {
                             out.push(("eve.alert.rule".into(), b.to_string()))
                         }
                         Some(serde_yaml::Value::String(v)) => {
-                            let on = matches!(v.to_ascii_lowercase().as_str(), "yes" | "true" | "on" | "1");
+                            let on = matches!(
+                                v.to_ascii_lowercase().as_str(),
+                                "yes" | "true" | "on" | "1"
+                            );
                             out.push(("eve.alert.rule".into(), on.to_string()))
                         }
                         _ => {}

@@ -33,7 +33,12 @@ pub enum JsonFormat {
 impl JsonSpec {
     /// `Ok(None)` for a plain dataset; an error names what is missing or unknown.
     pub fn from_dataset(d: &Dataset) -> Result<Option<JsonSpec>, String> {
-        let get = |k: &str| d.json.iter().find(|(key, _)| key == k).map(|(_, v)| v.as_str());
+        let get = |k: &str| {
+            d.json
+                .iter()
+                .find(|(key, _)| key == k)
+                .map(|(_, v)| v.as_str())
+        };
         let format = match get("format").map(str::to_ascii_lowercase).as_deref() {
             None | Some("csv") => return Ok(None),
             Some("json") => JsonFormat::Json,
@@ -98,9 +103,9 @@ impl JsonSet {
                 let doc: Value = serde_json::from_str(&text)
                     .map_err(|e| format!("{}: expected JSON: {e}", at(None)))?;
                 let arr = match &spec.array_key {
-                    Some(k) => path_get(&doc, k).cloned().ok_or_else(|| {
-                        format!("{}: no array at array_key \"{k}\"", at(None))
-                    })?,
+                    Some(k) => path_get(&doc, k)
+                        .cloned()
+                        .ok_or_else(|| format!("{}: no array at array_key \"{k}\"", at(None)))?,
                     None => doc,
                 };
                 let Value::Array(arr) = arr else {
@@ -186,7 +191,12 @@ fn path_remove(v: &mut Value, path: &str) {
 mod tests {
     use super::*;
 
-    fn spec(format: JsonFormat, value_key: &str, array_key: Option<&str>, remove: bool) -> JsonSpec {
+    fn spec(
+        format: JsonFormat,
+        value_key: &str,
+        array_key: Option<&str>,
+        remove: bool,
+    ) -> JsonSpec {
         JsonSpec {
             format,
             context_key: "ctx".into(),
@@ -217,14 +227,28 @@ mod tests {
     fn ndjson_ip_values_with_remove_key() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("s.lst");
-        std::fs::write(&p, "{\"ip\": \"10.0.0.1\", \"t\": 1}\n\n{\"ip\": \"10.0.0.2\", \"t\": 2}\n").unwrap();
-        let set = JsonSet::load("s", DataType::Ip, &spec(JsonFormat::Lines, "ip", None, true), &p)
-            .unwrap();
+        std::fs::write(
+            &p,
+            "{\"ip\": \"10.0.0.1\", \"t\": 1}\n\n{\"ip\": \"10.0.0.2\", \"t\": 2}\n",
+        )
+        .unwrap();
+        let set = JsonSet::load(
+            "s",
+            DataType::Ip,
+            &spec(JsonFormat::Lines, "ip", None, true),
+            &p,
+        )
+        .unwrap();
         let hit = set.get(&[10, 0, 0, 2]).unwrap();
         assert_eq!(**hit, serde_json::json!({"t": 2}));
         std::fs::write(&p, "{\"ip\": \"10.0.0.1\"}\nnot json\n").unwrap();
-        let err = JsonSet::load("s", DataType::Ip, &spec(JsonFormat::Lines, "ip", None, false), &p)
-            .unwrap_err();
+        let err = JsonSet::load(
+            "s",
+            DataType::Ip,
+            &spec(JsonFormat::Lines, "ip", None, false),
+            &p,
+        )
+        .unwrap_err();
         assert!(err.contains("s.lst:2"), "{err}");
     }
 }

@@ -417,8 +417,14 @@ mod tests {
                 relative: rel,
             })
         };
-        assert!(m(vec![Step::Content(content("id=")), re(r"^\d+", true)], "x?id=42"));
-        assert!(!m(vec![Step::Content(content("id=")), re(r"^\d+", true)], "x?id=a42"));
+        assert!(m(
+            vec![Step::Content(content("id=")), re(r"^\d+", true)],
+            "x?id=42"
+        ));
+        assert!(!m(
+            vec![Step::Content(content("id=")), re(r"^\d+", true)],
+            "x?id=a42"
+        ));
         assert!(m(vec![Step::Bsize(IntMatch::Eq(3))], "abc"));
         assert!(!m(vec![Step::Bsize(IntMatch::Lt(3))], "abc"));
         let isdataat = |neg, off, rel| Step::Isdataat {
@@ -426,8 +432,14 @@ mod tests {
             offset: off,
             relative: rel,
         };
-        assert!(m(vec![Step::Content(content("a")), isdataat(true, 1, true)], "xa"));
-        assert!(!m(vec![Step::Content(content("a")), isdataat(true, 0, true)], "xab"));
+        assert!(m(
+            vec![Step::Content(content("a")), isdataat(true, 1, true)],
+            "xa"
+        ));
+        assert!(!m(
+            vec![Step::Content(content("a")), isdataat(true, 0, true)],
+            "xab"
+        ));
     }
 
     #[test]

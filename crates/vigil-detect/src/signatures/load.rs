@@ -177,7 +177,10 @@ pub fn load(req: &LoadRequest) -> Result<Loaded, LoadError> {
         });
     }
 
-    let threshold_file = req.threshold_file.as_ref().or(config.threshold_file.as_ref());
+    let threshold_file = req
+        .threshold_file
+        .as_ref()
+        .or(config.threshold_file.as_ref());
     let (policy, policy_ignored) = match threshold_file {
         Some(p) if p.exists() => {
             let entries = threshold_config::load_threshold_config(p)?;
@@ -205,7 +208,9 @@ fn read(p: &Path) -> Result<String, LoadError> {
 
 /// Reasons that mean "Vigil cannot execute this yet", as opposed to a problem in the input.
 fn is_unsupported_feature(reason: &str) -> bool {
-    reason.contains("not supported") || reason.contains("cannot run") || reason.contains("not executed")
+    reason.contains("not supported")
+        || reason.contains("cannot run")
+        || reason.contains("not executed")
 }
 
 fn build_policy(entries: &[ThresholdEntry], config: &SuricataConfig) -> (AlertPolicy, Vec<String>) {
@@ -258,7 +263,11 @@ pub fn ioc_subset(req: &LoadRequest) -> Result<(String, usize), LoadError> {
             path: path.clone(),
             source,
         })?;
-        let set = parse_rules(&name, &String::from_utf8_lossy(&bytes), &ParseOptions::default());
+        let set = parse_rules(
+            &name,
+            &String::from_utf8_lossy(&bytes),
+            &ParseOptions::default(),
+        );
         for r in set.rules {
             if keep.contains(&(name.clone(), r.location.line)) {
                 out.push_str(&r.text);

@@ -328,6 +328,9 @@ struct HookIndex {
     ip: Option<IpIndex>,
 }
 
+/// A slot's fast patterns while building: in id order, and their ids.
+type SlotPatterns = (Vec<Vec<u8>>, FxHashMap<Vec<u8>, usize>);
+
 /// One (buffer, transforms) pair's candidate tables.
 struct Slot {
     buffer: Buffer,
@@ -499,10 +502,10 @@ impl SignatureSet {
         // Candidate indexes per hook.
         let mut hooks: [HookIndex; HOOKS] = Default::default();
         let mut ip_spans: Vec<(u128, u128, u32)> = Vec::new();
+        // (hook, buffer, transforms) → index in that hook's slots; the patterns of each slot's
+        // automaton, deduplicated, until it is built.
         let mut slot_of: BTreeMap<(Hook, Buffer, String), usize> = BTreeMap::new();
-        let mut ac_patterns: Vec<Vec<Vec<u8>>> = vec![Vec::new(); 0];
-        let mut ac_index: Vec<FxHashMap<Vec<u8>, usize>> = Vec::new();
-        let mut slot_hooks: Vec<Hook> = Vec::new();
+        let mut patterns: BTreeMap<(Hook, usize), SlotPatterns> = BTreeMap::new();
         let mut kinds: Vec<&'static str> = vec!["none"; sigs.len()];
         for (i, (sig, choice)) in sigs.iter().zip(&fast).enumerate() {
             let id = i as u32;
@@ -526,12 +529,8 @@ impl SignatureSet {
                 hooks[sig.hook.index()].always.push(id);
                 continue;
             };
-            let key = (
-                sig.hook,
-                choice.buffer,
-                format!("{:?}", choice.transforms),
-            );
-            let slot = *slot_of.entry(key).or_insert_with(|| {
+            let key = (sig.hook, choice.buffer, format!("{:?}", choice.transforms));
+            let local = *slot_of.entry(key).or_insert_with(|| {
                 let h = &mut hooks[sig.hook.index()];
                 h.slots.push(Slot {
                     buffer: choice.buffer,
@@ -542,19 +541,8 @@ impl SignatureSet {
                     suffix: FxHashMap::default(),
                     suffix_lens: Vec::new(),
                 });
-                ac_patterns.push(Vec::new());
-                ac_index.push(FxHashMap::default());
-                slot_hooks.push(sig.hook);
-                ac_patterns.len() - 1
+                h.slots.len() - 1
             });
-            let local = hooks[sig.hook.index()]
-                .slots
-                .iter()
-                .position(|s| {
-                    s.buffer == choice.buffer
-                        && format!("{:?}", s.transforms) == format!("{:?}", choice.transforms)
-                })
-                .unwrap_or(0);
             let s = &mut hooks[sig.hook.index()].slots[local];
             let pat = choice.pattern.to_ascii_lowercase();
             match choice.literal {
@@ -574,10 +562,10 @@ impl SignatureSet {
                 Literal::None => {
                     report.prefiltered += 1;
                     kinds[i] = "fast-pattern";
-                    let n = ac_patterns[slot].len();
-                    let pid = *ac_index[slot].entry(pat.clone()).or_insert_with(|| {
-                        ac_patterns[slot].push(pat);
-                        n
+                    let (pats, index) = patterns.entry((sig.hook, local)).or_default();
+                    let pid = *index.entry(pat.clone()).or_insert_with(|| {
+                        pats.push(pat);
+                        pats.len() - 1
                     });
                     if s.ac_rules.len() <= pid {
                         s.ac_rules.resize(pid + 1, Vec::new());
@@ -587,21 +575,11 @@ impl SignatureSet {
             }
         }
         // Build each slot's automaton.
-        for ((hook, buffer, tf), slot) in &slot_of {
-            let pats = &ac_patterns[*slot];
-            if pats.is_empty() {
-                continue;
-            }
-            let s = hooks[hook.index()]
-                .slots
-                .iter_mut()
-                .find(|s| s.buffer == *buffer && format!("{:?}", s.transforms) == *tf);
-            if let Some(s) = s {
-                s.ac = AhoCorasick::builder()
-                    .ascii_case_insensitive(true)
-                    .build(pats)
-                    .ok();
-            }
+        for ((hook, local), (pats, _)) in &patterns {
+            hooks[hook.index()].slots[*local].ac = AhoCorasick::builder()
+                .ascii_case_insensitive(true)
+                .build(pats)
+                .ok();
         }
         if !ip_spans.is_empty() {
             hooks[Hook::IpOnly.index()].ip = Some(IpIndex::build(ip_spans));
@@ -909,7 +887,9 @@ fn compile_rule(
     for f in &rule.flowbits {
         let ids: Vec<u32> = f.names.iter().map(|n| intern(n)).collect();
         match f.command {
-            BitsCommand::IsSet | BitsCommand::IsNotSet => bits_check.push((f.command, f.group, ids)),
+            BitsCommand::IsSet | BitsCommand::IsNotSet => {
+                bits_check.push((f.command, f.group, ids))
+            }
             BitsCommand::Set | BitsCommand::Unset | BitsCommand::Toggle => {
                 bits_act.push((f.command, ids))
             }
@@ -945,7 +925,11 @@ fn compile_rule(
     let mut groups: Vec<Group> = Vec::new();
     let mut fast_candidates: Vec<(usize, usize, bool, Vec<u8>)> = Vec::new(); // group, step, explicit, pattern
     for d in &rule.detects {
-        if let Some(t) = d.transforms.iter().find(|t| !inspect::transform_supported(t)) {
+        if let Some(t) = d
+            .transforms
+            .iter()
+            .find(|t| !inspect::transform_supported(t))
+        {
             return Err(unsupported(
                 "transform",
                 format!("transform {t:?} is not supported"),
@@ -1006,7 +990,8 @@ fn compile_rule(
                 })
             }
             DetectKind::Pcre(p) => Step::Pcre(PcreStep {
-                regex: crate::rules::pcre::compile(p).map_err(|e| unsupported("pcre", e.to_string()))?,
+                regex: crate::rules::pcre::compile(p)
+                    .map_err(|e| unsupported("pcre", e.to_string()))?,
                 negated: p.negated,
                 relative: p.relative,
             }),
@@ -1019,7 +1004,10 @@ fn compile_rule(
             DetectKind::Dataset(ds) if !ds.json.is_empty() && json_spec(ds)?.is_some() => {
                 let spec = json_spec(ds)?.unwrap_or_else(|| unreachable!());
                 if !matches!(ds.command, DatasetCommand::IsSet | DatasetCommand::IsNotSet) {
-                    return Err(unsupported("dataset", "JSON datasets support isset and isnotset"));
+                    return Err(unsupported(
+                        "dataset",
+                        "JSON datasets support isset and isnotset",
+                    ));
                 }
                 let set = match ctx.json_sets.iter().position(|j| j.name == ds.name) {
                     Some(i) => i as u32,
@@ -1065,12 +1053,7 @@ fn compile_rule(
                     value: dr.value,
                 })
             }
-            other => {
-                return Err(unsupported(
-                    "detect",
-                    format!("{other:?} is not executed"),
-                ))
-            }
+            other => return Err(unsupported("detect", format!("{other:?} is not executed"))),
         };
         groups[gi].steps.push(step);
     }
@@ -1082,9 +1065,12 @@ fn compile_rule(
             .any(|g| matches!(g.buffer, Buffer::Sticky(n) if names.contains(&n)))
     };
     // ip.src / ip.dst exist on every packet: they do not decide the inspection point.
-    let sticky = groups
-        .iter()
-        .any(|g| !matches!(g.buffer, Buffer::Payload | Buffer::Sticky("ip.src" | "ip.dst")));
+    let sticky = groups.iter().any(|g| {
+        !matches!(
+            g.buffer,
+            Buffer::Payload | Buffer::Sticky("ip.src" | "ip.dst")
+        )
+    });
     let hook = if has(&["ja3s.hash", "ja3s.string"]) {
         Hook::TlsServerHello
     } else if has(&["tls.sni", "ja3.hash", "ja3.string", "ja4.hash"]) {
@@ -1210,14 +1196,15 @@ use crate::rules::ast::Direction as Direction_;
 /// A rule alert's confidence: ET's `confidence` metadata (High/Medium/Low) when present,
 /// otherwise derived from the priority (1 → 80 … 4 → 35).
 pub fn rule_confidence(metadata: &BTreeMap<String, Vec<String>>, priority: u8) -> u8 {
-    let from_meta = metadata.get("confidence").and_then(|v| v.first()).and_then(|c| {
-        match c.to_ascii_lowercase().as_str() {
+    let from_meta = metadata
+        .get("confidence")
+        .and_then(|v| v.first())
+        .and_then(|c| match c.to_ascii_lowercase().as_str() {
             "high" => Some(90),
             "medium" => Some(70),
             "low" => Some(40),
             _ => None,
-        }
-    });
+        });
     from_meta.unwrap_or(match priority {
         0 | 1 => 80,
         2 => 65,
@@ -1264,7 +1251,8 @@ fn literal_form(grp: &Group, step: usize, pattern: &[u8]) -> Literal {
     }
     let anchored_start = c.offset == 0 && c.depth == Some(pattern.len() as i64);
     let plain = c.offset == 0 && c.depth.is_none();
-    if (anchored_start && c.endswith) || (plain && bsize == Some(pattern.len() as u64) && !dotprefix_only)
+    if (anchored_start && c.endswith)
+        || (plain && bsize == Some(pattern.len() as u64) && !dotprefix_only)
     {
         return Literal::Exact;
     }
@@ -1294,9 +1282,9 @@ fn data_dirs(ctx: &RuleContext<'_>, rule: &Rule) -> (PathBuf, PathBuf) {
 fn ip_only_spans(sig: &Sig) -> Option<Vec<(u128, u128)>> {
     let side = |s: &IpSet| {
         let spans = mapped_spans(s);
-        let size: u128 = spans
-            .iter()
-            .fold(0u128, |acc, (lo, hi)| acc.saturating_add(hi - lo).saturating_add(1));
+        let size: u128 = spans.iter().fold(0u128, |acc, (lo, hi)| {
+            acc.saturating_add(hi - lo).saturating_add(1)
+        });
         (size, spans)
     };
     let (ss, sspans) = side(&sig.src);
@@ -1307,8 +1295,16 @@ fn ip_only_spans(sig: &Sig) -> Option<Vec<(u128, u128)>> {
     }
     // A bidirectional rule may see its side as either address; both lookups are made anyway.
     if sig.bidirectional {
-        let other = if ss <= ds { side(&sig.dst).1 } else { side(&sig.src).1 };
-        if other.iter().map(|(lo, hi)| hi - lo).any(|w| w > INDEX_MAX_ADDRS) {
+        let other = if ss <= ds {
+            side(&sig.dst).1
+        } else {
+            side(&sig.src).1
+        };
+        if other
+            .iter()
+            .map(|(lo, hi)| hi - lo)
+            .any(|w| w > INDEX_MAX_ADDRS)
+        {
             return None;
         }
         spans.extend(other);

@@ -213,7 +213,9 @@ impl AlertPolicy {
                     None => true,
                     Some((SuppressTrack::BySrc, ips)) => ips.contains(f.src),
                     Some((SuppressTrack::ByDst, ips)) => ips.contains(f.dst),
-                    Some((SuppressTrack::ByEither, ips)) => ips.contains(f.src) || ips.contains(f.dst),
+                    Some((SuppressTrack::ByEither, ips)) => {
+                        ips.contains(f.src) || ips.contains(f.dst)
+                    }
                 }
         })
     }
@@ -255,7 +257,13 @@ mod tests {
         let l = threshold(ThresholdType::Limit, Track::BySrc, 2, 60);
         let r = run(
             &l,
-            &[(0, "1.1.1.1"), (1, "1.1.1.1"), (2, "1.1.1.1"), (3, "2.2.2.2"), (61, "1.1.1.1")],
+            &[
+                (0, "1.1.1.1"),
+                (1, "1.1.1.1"),
+                (2, "1.1.1.1"),
+                (3, "2.2.2.2"),
+                (61, "1.1.1.1"),
+            ],
         );
         assert_eq!(r, [true, true, false, true, true]);
     }
@@ -263,14 +271,33 @@ mod tests {
     #[test]
     fn threshold_alerts_every_nth_match() {
         let l = threshold(ThresholdType::Threshold, Track::ByRule, 3, 60);
-        let r = run(&l, &[(0, "a::1"), (1, "a::2"), (2, "a::3"), (3, "a::4"), (4, "a::5"), (5, "a::6")]);
+        let r = run(
+            &l,
+            &[
+                (0, "a::1"),
+                (1, "a::2"),
+                (2, "a::3"),
+                (3, "a::4"),
+                (4, "a::5"),
+                (5, "a::6"),
+            ],
+        );
         assert_eq!(r, [false, false, true, false, false, true]);
     }
 
     #[test]
     fn both_alerts_once_per_window_when_count_is_reached() {
         let l = threshold(ThresholdType::Both, Track::BySrc, 2, 10);
-        let r = run(&l, &[(0, "1.1.1.1"), (1, "1.1.1.1"), (2, "1.1.1.1"), (20, "1.1.1.1"), (21, "1.1.1.1")]);
+        let r = run(
+            &l,
+            &[
+                (0, "1.1.1.1"),
+                (1, "1.1.1.1"),
+                (2, "1.1.1.1"),
+                (20, "1.1.1.1"),
+                (21, "1.1.1.1"),
+            ],
+        );
         assert_eq!(r, [false, true, false, false, true]);
     }
 
@@ -281,7 +308,15 @@ mod tests {
             count: 2,
             seconds: 60,
         });
-        let r = run(&l, &[(0, "1.1.1.1"), (1, "1.1.1.1"), (2, "1.1.1.1"), (3, "1.1.1.1")]);
+        let r = run(
+            &l,
+            &[
+                (0, "1.1.1.1"),
+                (1, "1.1.1.1"),
+                (2, "1.1.1.1"),
+                (3, "1.1.1.1"),
+            ],
+        );
         assert_eq!(r, [false, false, true, true]);
     }
 

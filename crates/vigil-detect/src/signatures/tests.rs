@@ -47,7 +47,15 @@ fn run(
 ) -> Vec<u32> {
     let mut overlay = DataOverlayMap::default();
     let mut hits = Vec::new();
-    set.evaluate(hook, v, b, bits, &mut overlay, &mut Scratch::default(), &mut hits);
+    set.evaluate(
+        hook,
+        v,
+        b,
+        bits,
+        &mut overlay,
+        &mut Scratch::default(),
+        &mut hits,
+    );
     let mut sids: Vec<u32> = hits.iter().map(|h| set.sigs[h.sig as usize].sid).collect();
     sids.sort_unstable();
     sids
@@ -91,15 +99,42 @@ alert tcp any any -> any !80 (msg:"not80"; content:"GET"; sid:4;)
 "#,
     );
     let v = view(Direction::ToServer, AppKind::Unknown, b"GET / HTTP/1.1\r\n");
-    assert_eq!(run(&set, Hook::Packet, &v, &Buffers::default(), &mut FlowBits::default()), [1, 3]);
+    assert_eq!(
+        run(
+            &set,
+            Hook::Packet,
+            &v,
+            &Buffers::default(),
+            &mut FlowBits::default()
+        ),
+        [1, 3]
+    );
     let mut back = v;
     std::mem::swap(&mut back.src, &mut back.dst);
     std::mem::swap(&mut back.sport, &mut back.dport);
     back.dir = Direction::ToClient;
-    assert_eq!(run(&set, Hook::Packet, &back, &Buffers::default(), &mut FlowBits::default()), [2, 3, 4]);
+    assert_eq!(
+        run(
+            &set,
+            Hook::Packet,
+            &back,
+            &Buffers::default(),
+            &mut FlowBits::default()
+        ),
+        [2, 3, 4]
+    );
     let mut early = v;
     early.established = false;
-    assert_eq!(run(&set, Hook::Packet, &early, &Buffers::default(), &mut FlowBits::default()), [3]);
+    assert_eq!(
+        run(
+            &set,
+            Hook::Packet,
+            &early,
+            &Buffers::default(),
+            &mut FlowBits::default()
+        ),
+        [3]
+    );
 }
 
 #[test]
@@ -132,10 +167,28 @@ alert ip any any -> any any (msg:"all"; sid:3;)
     );
     assert_eq!(report.ip_indexed, 2);
     let v = view(Direction::ToServer, AppKind::Unknown, b"");
-    assert_eq!(run(&set, Hook::IpOnly, &v, &Buffers::default(), &mut FlowBits::default()), [2, 3]);
+    assert_eq!(
+        run(
+            &set,
+            Hook::IpOnly,
+            &v,
+            &Buffers::default(),
+            &mut FlowBits::default()
+        ),
+        [2, 3]
+    );
     let mut back = v;
     std::mem::swap(&mut back.src, &mut back.dst);
-    assert_eq!(run(&set, Hook::IpOnly, &back, &Buffers::default(), &mut FlowBits::default()), [1, 3]);
+    assert_eq!(
+        run(
+            &set,
+            Hook::IpOnly,
+            &back,
+            &Buffers::default(),
+            &mut FlowBits::default()
+        ),
+        [1, 3]
+    );
 }
 
 #[test]
@@ -153,7 +206,10 @@ alert http any any -> any any (msg:"ua"; http.user_agent; content:"curl/"; start
         ja3: Some(b"e7d705a3286e19ea42f587b344ee6865"),
         ..Default::default()
     };
-    assert_eq!(run(&set, Hook::TlsClientHello, &v, &b, &mut FlowBits::default()), [1, 2]);
+    assert_eq!(
+        run(&set, Hook::TlsClientHello, &v, &b, &mut FlowBits::default()),
+        [1, 2]
+    );
     let v = view(Direction::ToServer, AppKind::Http, b"");
     let post = Buffers {
         http_user_agent: Some(b"curl/8.0"),
@@ -164,8 +220,14 @@ alert http any any -> any any (msg:"ua"; http.user_agent; content:"curl/"; start
         http_method: Some(b"GET"),
         ..post
     };
-    assert_eq!(run(&set, Hook::HttpRequest, &v, &post, &mut FlowBits::default()), [3]);
-    assert_eq!(run(&set, Hook::HttpRequest, &v, &get, &mut FlowBits::default()), Vec::<u32>::new());
+    assert_eq!(
+        run(&set, Hook::HttpRequest, &v, &post, &mut FlowBits::default()),
+        [3]
+    );
+    assert_eq!(
+        run(&set, Hook::HttpRequest, &v, &get, &mut FlowBits::default()),
+        Vec::<u32>::new()
+    );
 }
 
 #[test]
@@ -192,5 +254,14 @@ pass tcp any any -> any any (msg:"pass"; content:"x"; sid:2;)
 "#,
     );
     let v = view(Direction::ToServer, AppKind::Unknown, b"xyz");
-    assert_eq!(run(&set, Hook::Packet, &v, &Buffers::default(), &mut FlowBits::default()), Vec::<u32>::new());
+    assert_eq!(
+        run(
+            &set,
+            Hook::Packet,
+            &v,
+            &Buffers::default(),
+            &mut FlowBits::default()
+        ),
+        Vec::<u32>::new()
+    );
 }
