@@ -1961,6 +1961,9 @@ impl Cx<'_> {
     }
 
     fn tls(&mut self, entry: &mut FlowEntry, dir: Direction, meta: PktMeta, data: &[u8]) -> bool {
+        /// Clear-text handshake bytes read per direction before giving up on a Certificate
+        /// message (or the end of the clear-text handshake).
+        const MAX_CLEAR_HANDSHAKE: usize = 256 * 1024;
         let App::Tls(state) = &mut entry.app else {
             return false;
         };
@@ -1973,10 +1976,28 @@ impl Cx<'_> {
         while let Some(m) = reader.next_message() {
             msgs.push(m);
         }
-        let reader_done = reader.done();
-        let mut wants = !reader_done;
+        // Both sides are read until their handshake turns encrypted: the server's for its
+        // Certificate (the tls event is written once it is parsed, or at ServerHelloDone, or
+        // when the server's clear-text handshake ends), the client's for a client certificate
+        // (mutual TLS).
+        let finished = reader.done() || reader.consumed() > MAX_CLEAR_HANDSHAKE;
+        let mut wants = !finished;
+        let mut server_hello_done = false;
+        // The leaf certificate of a Certificate message: its fields, or `None` (counted as a
+        // parse error) when the message or the certificate cannot be decoded.
+        let leaf = |body: &[u8]| -> Option<crate::app::x509::CertInfo> {
+            let certs = tls::certificate_list(body).ok()?;
+            crate::app::x509::parse(certs.first()?).ok()
+        };
+        // Only the first hellos count (a second ClientHello follows a HelloRetryRequest).
+        let (client_seen, server_seen) = match &entry.app {
+            App::Tls(state) => (state.client_seen, state.event.ja3s.is_some()),
+            _ => return false,
+        };
         for (ty, body) in msgs {
             match (dir, ty) {
+                (Direction::ToServer, 1) if client_seen => {}
+                (Direction::ToClient, 2) if server_seen => {}
                 (Direction::ToServer, 1) => match tls::parse_client_hello(&body) {
                     Ok(ch) => {
                         let ja3 = tls::ja3_string(&ch);
@@ -2003,6 +2024,7 @@ impl Cx<'_> {
                             ja3s: None,
                             ja4: Some(ja4),
                             client_alpns: ch.alpn.clone(),
+                            ..Default::default()
                         };
                         let ev = state.event.clone();
                         if !self.tables.is_empty() {
@@ -2033,7 +2055,6 @@ impl Cx<'_> {
                                 AppRef::Tls(&ev),
                             );
                         }
-                        wants = false;
                     }
                     Err(_) => {
                         self.counters.tls_parse_errors += 1;
@@ -2068,29 +2089,118 @@ impl Cx<'_> {
                                 AppRef::Tls(&ev),
                             );
                         }
-                        let App::Tls(state) = &mut entry.app else {
-                            return false;
-                        };
-                        if !state.logged {
-                            state.logged = true;
-                            let header = self.header(
-                                entry,
-                                EventType::Tls,
-                                Some(Direction::ToServer),
-                                meta.ts,
-                                Some(meta.pcap_cnt),
-                            );
-                            self.write_event(EventType::Tls, header, TlsBody { tls: &ev });
-                        }
-                        wants = false;
                     }
                     Err(_) => {
                         self.counters.tls_parse_errors += 1;
                         wants = false;
                     }
                 },
+                (Direction::ToClient, tls::HS_CERTIFICATE) => {
+                    let App::Tls(state) = &mut entry.app else {
+                        return false;
+                    };
+                    if state.logged {
+                        continue;
+                    }
+                    match leaf(&body) {
+                        Some(cert) => {
+                            let ev = &mut state.event;
+                            ev.subject = Some(cert.subject);
+                            ev.issuerdn = Some(cert.issuer);
+                            ev.serial = Some(cert.serial);
+                            ev.fingerprint = Some(cert.fingerprint);
+                            ev.notbefore = cert.not_before;
+                            ev.notafter = cert.not_after;
+                        }
+                        None => self.counters.tls_parse_errors += 1,
+                    }
+                    let ev = state.event.clone();
+                    if ev.fingerprint.is_some() && self.sigs.has_hook(Hook::TlsCertificate) {
+                        let bufs = tls_buffers(&ev);
+                        self.app_rules(
+                            entry,
+                            dir,
+                            meta,
+                            Hook::TlsCertificate,
+                            &bufs,
+                            AppRef::Tls(&ev),
+                        );
+                    }
+                    let App::Tls(state) = &mut entry.app else {
+                        return false;
+                    };
+                    state.logged = true;
+                    let header = self.header(
+                        entry,
+                        EventType::Tls,
+                        Some(Direction::ToServer),
+                        meta.ts,
+                        Some(meta.pcap_cnt),
+                    );
+                    self.write_event(EventType::Tls, header, TlsBody { tls: &ev });
+                }
+                (Direction::ToServer, tls::HS_CERTIFICATE) => {
+                    // Mutual TLS: rules inspect the client's certificate; the event (and the
+                    // alert's tls metadata) keeps the server's.
+                    wants = false;
+                    let Some(cert) = leaf(&body) else {
+                        self.counters.tls_parse_errors += 1;
+                        continue;
+                    };
+                    if !self.sigs.has_hook(Hook::TlsCertificate) {
+                        continue;
+                    }
+                    let App::Tls(state) = &entry.app else {
+                        return false;
+                    };
+                    let ev = state.event.clone();
+                    let client = eve::TlsEvent {
+                        subject: Some(cert.subject),
+                        issuerdn: Some(cert.issuer),
+                        serial: Some(cert.serial),
+                        fingerprint: Some(cert.fingerprint),
+                        notbefore: cert.not_before,
+                        notafter: cert.not_after,
+                        ..ev.clone()
+                    };
+                    let bufs = tls_buffers(&client);
+                    self.app_rules(
+                        entry,
+                        dir,
+                        meta,
+                        Hook::TlsCertificate,
+                        &bufs,
+                        AppRef::Tls(&ev),
+                    );
+                }
+                (Direction::ToClient, tls::HS_SERVER_HELLO_DONE) => server_hello_done = true,
                 _ => {}
             }
+        }
+        let App::Tls(state) = &mut entry.app else {
+            return false;
+        };
+        if dir == Direction::ToClient && !state.logged {
+            // The server's clear-text handshake ended (ServerHelloDone, encrypted records, or
+            // the byte cap) without a Certificate: the event is written now.
+            if server_hello_done || finished {
+                state.logged = true;
+                let ev = state.event.clone();
+                let header = self.header(
+                    entry,
+                    EventType::Tls,
+                    Some(Direction::ToServer),
+                    meta.ts,
+                    Some(meta.pcap_cnt),
+                );
+                self.write_event(EventType::Tls, header, TlsBody { tls: &ev });
+            }
+        }
+        if dir == Direction::ToClient {
+            let App::Tls(state) = &entry.app else {
+                return false;
+            };
+            wants = wants && !state.logged;
         }
         wants
     }
@@ -2545,6 +2655,10 @@ fn tls_buffers(ev: &eve::TlsEvent) -> Buffers<'_> {
         ja3s_string: ev.ja3s.as_ref().map(|j| j.string.as_bytes()),
         ja3s: ev.ja3s.as_ref().map(|j| j.hash.as_bytes()),
         ja4: ev.ja4.as_deref().map(str::as_bytes),
+        tls_cert_subject: ev.subject.as_deref().map(str::as_bytes),
+        tls_cert_issuer: ev.issuerdn.as_deref().map(str::as_bytes),
+        tls_cert_serial: ev.serial.as_deref().map(str::as_bytes),
+        tls_cert_fingerprint: ev.fingerprint.as_deref().map(str::as_bytes),
         ..Default::default()
     }
 }

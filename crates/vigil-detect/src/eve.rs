@@ -342,9 +342,27 @@ pub struct DnsAnswerEvent {
 
 #[derive(Serialize, Clone, Debug, Default)]
 pub struct TlsEvent {
+    /// Subject of the server's certificate (Suricata's `X509Name` string form).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    /// Issuer of the server's certificate.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issuerdn: Option<String>,
+    /// Serial of the server's certificate (`00:9A:...`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub serial: Option<String>,
+    /// SHA-1 of the server's certificate (`90:86:a4:...`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sni: Option<String>,
     pub version: &'static str,
+    /// Validity start of the server's certificate, `YYYY-MM-DDTHH:MM:SS` (UTC).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notbefore: Option<String>,
+    /// Validity end of the server's certificate.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notafter: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ja3: Option<Fingerprint>,
     #[serde(skip_serializing_if = "Option::is_none")]

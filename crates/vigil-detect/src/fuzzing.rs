@@ -2,7 +2,7 @@
 //! deterministic smoke pass of each over mutated real inputs, so a panic shows up in CI even
 //! without a fuzzer.
 
-use crate::app::{dns, http, tls};
+use crate::app::{dns, http, tls, x509};
 use crate::decode;
 use crate::pcap::{self, CaptureReader};
 
@@ -86,6 +86,13 @@ pub fn tls(data: &[u8]) {
                 2 => {
                     if let Ok(sh) = tls::parse_server_hello(&body) {
                         let _ = tls::ja3s_string(&sh);
+                    }
+                }
+                tls::HS_CERTIFICATE => {
+                    if let Ok(certs) = tls::certificate_list(&body) {
+                        for der in certs {
+                            let _ = x509::parse(der);
+                        }
                     }
                 }
                 _ => {}

@@ -3,6 +3,7 @@
 pub mod dns;
 pub mod http;
 pub mod tls;
+pub mod x509;
 
 /// Test-only helpers shared by the parser tests: a deliberately tiny classic-pcap reader that
 /// extracts UDP/TCP payloads, independent of the real capture pipeline in `pcap`/`decode`.

@@ -305,6 +305,39 @@ pub fn parse_server_hello(body: &[u8]) -> Result<ServerHello, TlsError> {
     })
 }
 
+/// Handshake message type of a Certificate message.
+pub const HS_CERTIFICATE: u8 = 11;
+/// Handshake message type of a CertificateRequest message.
+pub const HS_CERTIFICATE_REQUEST: u8 = 13;
+/// Handshake message type of a ServerHelloDone message.
+pub const HS_SERVER_HELLO_DONE: u8 = 14;
+
+/// The DER certificates of a Certificate handshake message body (TLS 1.0 to 1.2 framing: a
+/// 3-byte chain length, then 3-byte-length-prefixed certificates; the first is the sender's
+/// own). The chain length must fit the body; like Suricata, certificates are taken until
+/// one runs past the chain (the ones before it are kept), and zero-length entries end the
+/// list. Returns an error only when the chain header is broken.
+pub fn certificate_list(body: &[u8]) -> Result<Vec<&[u8]>, TlsError> {
+    let mut cur = Cursor::new(body);
+    let total = u24(&mut cur).ok_or(TlsError::Truncated { offset: 0 })?;
+    if total > cur.remaining() {
+        return Err(TlsError::BadLength { offset: 0 });
+    }
+    let mut chain = Cursor::new(&body[3..3 + total]);
+    let mut certs = Vec::new();
+    while chain.remaining() > 0 {
+        let Some(len) = u24(&mut chain) else { break };
+        if len == 0 {
+            break;
+        }
+        match chain.take(len) {
+            Ok(der) => certs.push(der),
+            Err(_) => break,
+        }
+    }
+    Ok(certs)
+}
+
 /// Parses a ClientHello carried unfragmented in one DTLS datagram (record header, 12-byte
 /// DTLS handshake header, cookie field). Use [`DtlsHelloReassembler`] when the hello may be
 /// fragmented across datagrams.
@@ -559,6 +592,11 @@ impl HandshakeReader {
     /// `true` once ChangeCipherSpec or application data was seen: the rest is encrypted.
     pub fn done(&self) -> bool {
         self.done
+    }
+
+    /// Stream bytes consumed so far.
+    pub fn consumed(&self) -> usize {
+        self.offset
     }
 }
 
@@ -1109,6 +1147,54 @@ mod tests {
         let mut s = vec![22, 3, 3, 0, 0];
         s.extend(records(22, &hs_msg(0, b""), 10));
         assert_eq!(read_all(&[&s]).0, vec![(0, vec![])]);
+    }
+
+    #[test]
+    fn certificate_lists() {
+        let cert = |n: usize, b: u8| {
+            let mut v = (n as u32).to_be_bytes()[1..].to_vec();
+            v.extend(vec![b; n]);
+            v
+        };
+        let chain = |certs: &[Vec<u8>]| {
+            let c = certs.concat();
+            let mut v = (c.len() as u32).to_be_bytes()[1..].to_vec();
+            v.extend(c);
+            v
+        };
+        let body = chain(&[cert(3, 1), cert(2, 2)]);
+        assert_eq!(certificate_list(&body), Ok(vec![&[1u8; 3][..], &[2; 2]]));
+        assert_eq!(certificate_list(&chain(&[])), Ok(vec![]));
+        // A certificate running past the chain ends the list; earlier ones are kept.
+        let mut c = chain(&[cert(3, 1)]);
+        c.extend([0, 0, 9, 7]);
+        c[2] += 4;
+        assert_eq!(certificate_list(&c), Ok(vec![&[1u8; 3][..]]));
+        assert_eq!(
+            certificate_list(&[0, 0]),
+            Err(TlsError::Truncated { offset: 0 })
+        );
+        assert_eq!(
+            certificate_list(&[0, 0, 5, 0]),
+            Err(TlsError::BadLength { offset: 0 })
+        );
+        // A large chain spanning several records and pushes comes through whole.
+        let big = chain(&[cert(5000, 7), cert(9000, 8)]);
+        let mut stream = records(22, &hs_msg(2, b"sh"), 100);
+        stream.extend(records(
+            22,
+            &[hs_msg(11, &big), hs_msg(14, b"")].concat(),
+            4000,
+        ));
+        let pushes: Vec<&[u8]> = stream.chunks(1448).collect();
+        let (msgs, _) = read_all(&pushes);
+        assert_eq!(msgs.len(), 3);
+        assert_eq!(msgs[1].0, HS_CERTIFICATE);
+        let certs = certificate_list(&msgs[1].1).unwrap();
+        assert_eq!(
+            certs.iter().map(|c| c.len()).collect::<Vec<_>>(),
+            [5000, 9000]
+        );
     }
 
     #[test]

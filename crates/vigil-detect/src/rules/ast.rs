@@ -604,6 +604,13 @@ pub enum OptionValue {
     StickyBuffer(Buffer),
     /// A legacy content modifier (`http_uri`, `http_host`, ...): moves the previous content.
     ContentModifier(Buffer),
+    /// A legacy value keyword that is a content match on a buffer: `tls.subject:"CN=x"`
+    /// (substring of `tls.cert_subject`), `tls.issuerdn` (`tls.cert_issuer`),
+    /// `tls.fingerprint` (case-insensitive substring of `tls.cert_fingerprint`); `!` negates.
+    BufferContent {
+        buffer: Buffer,
+        content: Content,
+    },
     Transform(Transform),
     Bsize(IntMatch),
     Dsize(IntMatch),

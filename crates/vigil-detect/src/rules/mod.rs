@@ -385,6 +385,12 @@ fn apply(
                 );
             }
         }
+        OptionValue::BufferContent { buffer, content } => push(
+            rule,
+            *buffer,
+            Vec::new(),
+            DetectKind::Content(content.clone()),
+        ),
         OptionValue::Nocase
         | OptionValue::Rawbytes
         | OptionValue::Depth(_)

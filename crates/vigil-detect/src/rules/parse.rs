@@ -1729,6 +1729,32 @@ pub(crate) fn parse_option_value(
                 ..Content::default()
             })
         }
+        "tls.subject" | "tls.issuerdn" | "tls.fingerprint" => {
+            // Suricata: quotes mandatory, `!` before them negates; the subject and issuer
+            // match as a case-sensitive substring (strstr), the fingerprint ignoring case.
+            let (negated, v) = match v.strip_prefix('!') {
+                Some(r) => (true, r.trim_start()),
+                None => (false, v),
+            };
+            let inner = unquote(kw, v)?;
+            if inner.is_empty() {
+                return err(kw, format!("\"{kw}\" needs a non-empty value"));
+            }
+            let buffer = match canonical {
+                "tls.subject" => "tls.cert_subject",
+                "tls.issuerdn" => "tls.cert_issuer",
+                _ => "tls.cert_fingerprint",
+            };
+            OptionValue::BufferContent {
+                buffer: Buffer::Sticky(buffer),
+                content: Content {
+                    pattern: inner.as_bytes().to_vec(),
+                    negated,
+                    nocase: canonical == "tls.fingerprint",
+                    ..Content::default()
+                },
+            }
+        }
         "nocase" => OptionValue::Nocase,
         "rawbytes" => OptionValue::Rawbytes,
         "depth" => OptionValue::Depth(parse_num(kw, v)?),

@@ -30,9 +30,11 @@ use super::pcre;
 ///   within startswith endswith fast_pattern` (incl. `fast_pattern:only` / `a,b`), `bsize`, and
 ///   the legacy `uricontent`
 /// - buffers: `pkt_data`, sticky `dns.query tls.sni http.host http.uri http.method
-///   http.user_agent ja3.hash ja3s.hash ja4.hash`, their legacy forms (`dns_query tls_sni
-///   ja3_hash` sticky aliases, `http_host http_uri http_method http_user_agent` content
-///   modifiers), and the `dotprefix` transform
+///   http.user_agent ja3.hash ja3s.hash ja4.hash tls.cert_subject tls.cert_issuer
+///   tls.cert_serial tls.cert_fingerprint`, their legacy forms (`dns_query tls_sni ja3_hash
+///   tls_cert_*` sticky aliases, `http_host http_uri http_method http_user_agent` content
+///   modifiers, the `tls.subject tls.issuerdn tls.fingerprint` value keywords), and the
+///   `dotprefix` transform
 /// - state: `flow flowbits threshold detection_filter`
 /// - other: `pcre iprep dataset datarep`
 pub const SUPPORTED: &[&str] = &[
@@ -82,6 +84,17 @@ pub const SUPPORTED: &[&str] = &[
     "ip.dst",
     "http.request_line",
     "http_request_line",
+    "tls.cert_subject",
+    "tls_cert_subject",
+    "tls.cert_issuer",
+    "tls_cert_issuer",
+    "tls.cert_serial",
+    "tls_cert_serial",
+    "tls.cert_fingerprint",
+    "tls_cert_fingerprint",
+    "tls.subject",
+    "tls.issuerdn",
+    "tls.fingerprint",
     "dotprefix",
     "to_lowercase",
     "to_uppercase",
@@ -137,6 +150,10 @@ pub const SUPPORTED_BUFFERS: &[&str] = &[
     "ip.src",
     "ip.dst",
     "http.request_line",
+    "tls.cert_subject",
+    "tls.cert_issuer",
+    "tls.cert_serial",
+    "tls.cert_fingerprint",
 ];
 
 const SUPPORTED_FLOW: &[&str] = &[

@@ -483,6 +483,47 @@ fn sticky_vs_legacy_buffers() {
     assert_eq!(r.detects[0].buffer, Buffer::Sticky("http.host"));
 }
 
+#[test]
+fn legacy_tls_certificate_keywords() {
+    // tls.subject / tls.issuerdn / tls.fingerprint are contents on the certificate buffers.
+    let r = parse_rule(
+        r#"alert tls any any -> any any (tls.subject:"CN=a b"; tls.issuerdn:!"O=x"; tls.fingerprint:"AB:cd"; content:"z"; sid:1;)"#,
+    )
+    .unwrap();
+    let got: Vec<_> = r
+        .detects
+        .iter()
+        .map(|d| match &d.kind {
+            DetectKind::Content(c) => (d.buffer.name(), c.pattern.clone(), c.negated, c.nocase),
+            k => panic!("{k:?}"),
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("tls.cert_subject", b"CN=a b".to_vec(), false, false),
+            ("tls.cert_issuer", b"O=x".to_vec(), true, false),
+            ("tls.cert_fingerprint", b"AB:cd".to_vec(), false, true),
+            ("pkt_data", b"z".to_vec(), false, false),
+        ]
+    );
+    assert_eq!(r.executable(), Ok(()));
+    let r = parse_rule(
+        r#"alert tls any any -> any any (tls_cert_serial; content:"00:9A"; tls.cert_fingerprint; content:"90:86"; sid:1;)"#,
+    )
+    .unwrap();
+    assert_eq!(r.executable(), Ok(()));
+    // Quotes are mandatory and the value must not be empty.
+    for bad in [
+        r#"tls.subject:CN=x"#,
+        r#"tls.fingerprint:"""#,
+        r#"tls.issuerdn:!"#,
+    ] {
+        let text = format!("alert tls any any -> any any ({bad}; sid:1;)");
+        assert!(parse_rule(&text).is_err(), "{bad}");
+    }
+}
+
 /// Per-keyword counts of rules that use a keyword non-executably, over ET Open (enabled rules).
 fn et_open_unsupported() -> (usize, usize, Vec<(String, usize)>) {
     let mut counts: std::collections::HashMap<String, usize> = Default::default();

@@ -52,9 +52,13 @@ pub enum Hook {
     TlsServerHello,
     /// An HTTP request head (`http.uri`, `http.host`, `http.method`, `http.user_agent`).
     HttpRequest,
+    /// A TLS Certificate message (`tls.cert_subject`, `tls.cert_issuer`, `tls.cert_serial`,
+    /// `tls.cert_fingerprint` of its first certificate): the server's (to client) or, in
+    /// mutual TLS, the client's (to server).
+    TlsCertificate,
 }
 
-const HOOKS: usize = 6;
+const HOOKS: usize = 7;
 
 impl Hook {
     fn index(self) -> usize {
@@ -69,6 +73,7 @@ impl Hook {
             Hook::TlsClientHello => "tls-client-hello",
             Hook::TlsServerHello => "tls-server-hello",
             Hook::HttpRequest => "http-request",
+            Hook::TlsCertificate => "tls-certificate",
         }
     }
 }
@@ -121,6 +126,10 @@ pub struct Buffers<'a> {
     pub http_uri: Option<&'a [u8]>,
     pub http_method: Option<&'a [u8]>,
     pub http_user_agent: Option<&'a [u8]>,
+    pub tls_cert_subject: Option<&'a [u8]>,
+    pub tls_cert_issuer: Option<&'a [u8]>,
+    pub tls_cert_serial: Option<&'a [u8]>,
+    pub tls_cert_fingerprint: Option<&'a [u8]>,
 }
 
 /// The packet's addresses as raw bytes (4 or 16), the `ip.src` / `ip.dst` buffers.
@@ -173,6 +182,10 @@ impl<'a> Buffers<'a> {
                 "http.uri" => self.http_uri,
                 "http.method" => self.http_method,
                 "http.user_agent" => self.http_user_agent,
+                "tls.cert_subject" => self.tls_cert_subject,
+                "tls.cert_issuer" => self.tls_cert_issuer,
+                "tls.cert_serial" => self.tls_cert_serial,
+                "tls.cert_fingerprint" => self.tls_cert_fingerprint,
                 _ => None,
             },
         }
@@ -1071,7 +1084,14 @@ fn compile_rule(
             Buffer::Payload | Buffer::Sticky("ip.src" | "ip.dst")
         )
     });
-    let hook = if has(&["ja3s.hash", "ja3s.string"]) {
+    let hook = if has(&[
+        "tls.cert_subject",
+        "tls.cert_issuer",
+        "tls.cert_serial",
+        "tls.cert_fingerprint",
+    ]) {
+        Hook::TlsCertificate
+    } else if has(&["ja3s.hash", "ja3s.string"]) {
         Hook::TlsServerHello
     } else if has(&["tls.sni", "ja3.hash", "ja3.string", "ja4.hash"]) {
         Hook::TlsClientHello

@@ -265,3 +265,66 @@ pass tcp any any -> any any (msg:"pass"; content:"x"; sid:2;)
         Vec::<u32>::new()
     );
 }
+
+#[test]
+fn tls_certificate_buffers_and_legacy_keywords() {
+    let (set, _) = compile(
+        r#"
+alert tls any any -> any any (msg:"fp legacy"; tls.fingerprint:"90:86:A4:3B:F5"; sid:1;)
+alert tls any any -> any any (msg:"fp sticky"; tls.cert_fingerprint; content:"90:86:a4:3b:f5"; sid:2;)
+alert tls any any -> any any (msg:"subject"; tls.subject:"CN=www.google.com"; sid:3;)
+alert tls any any -> any any (msg:"subject case"; tls.subject:"cn=www.google.com"; sid:4;)
+alert tls any any -> any any (msg:"issuer"; tls.issuerdn:!"O=Evil"; sid:5;)
+alert tls any any -> any any (msg:"issuer sticky"; tls.cert_issuer; content:"Google Internet"; tls.cert_serial; content:"2B:A2"; startswith; sid:6;)
+alert tls any any -> any any (msg:"sni and cert"; tls.sni; content:"google"; tls.cert_subject; content:"Mountain View"; sid:7;)
+"#,
+    );
+    for sid in 1..=7 {
+        let sig = set.sigs.iter().find(|s| s.sid == sid).unwrap();
+        assert_eq!(sig.hook, Hook::TlsCertificate, "sid {sid}");
+    }
+    let v = view(Direction::ToClient, AppKind::Tls, b"");
+    let b = Buffers {
+        tls_sni: Some(b"www.google.com"),
+        tls_cert_subject: Some(
+            b"C=US, ST=California, L=Mountain View, O=Google Inc, CN=www.google.com",
+        ),
+        tls_cert_issuer: Some(b"C=US, O=Google Inc, CN=Google Internet Authority G2"),
+        tls_cert_serial: Some(b"2B:A2:F5:3B:B5:85:83:75"),
+        tls_cert_fingerprint: Some(b"90:86:a4:3b:f5:cf:1b:2e:4e:f7:97:96:f9:de:ba:b9:66:35:86:3f"),
+        ..Default::default()
+    };
+    assert_eq!(
+        run(&set, Hook::TlsCertificate, &v, &b, &mut FlowBits::default()),
+        [1, 2, 3, 5, 6, 7]
+    );
+    let evil = Buffers {
+        tls_cert_issuer: Some(b"C=XX, O=Evil, CN=Evil CA"),
+        ..b
+    };
+    assert_eq!(
+        run(
+            &set,
+            Hook::TlsCertificate,
+            &v,
+            &evil,
+            &mut FlowBits::default()
+        ),
+        [1, 2, 3, 7]
+    );
+    // No certificate: nothing matches, not even the negated issuer.
+    let none = Buffers {
+        tls_sni: Some(b"www.google.com"),
+        ..Default::default()
+    };
+    assert_eq!(
+        run(
+            &set,
+            Hook::TlsCertificate,
+            &v,
+            &none,
+            &mut FlowBits::default()
+        ),
+        Vec::<u32>::new()
+    );
+}
