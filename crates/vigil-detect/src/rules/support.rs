@@ -1,9 +1,9 @@
 //! What Vigil can execute: the contract between the rule parser and the rule executor.
 //!
 //! A rule is executable iff its header is supported (action, [`SUPPORTED_PROTOCOLS`],
-//! direction `->` or `<>`; addresses, ports, variables, negation, CIDR, ranges and lists are
-//! all supported), every option keyword is in [`SUPPORTED`], and each use is supported in its
-//! detail:
+//! direction `->`, `<>` or `=>` (checked like `<>`); addresses, ports, variables, negation,
+//! CIDR, ranges and lists are all supported), every option keyword is in [`SUPPORTED`], and
+//! each use is supported in its detail:
 //!
 //! - `flow`: only `to_server`/`from_client`, `to_client`/`from_server`, `established`,
 //!   `stateless`.
@@ -13,9 +13,14 @@
 //!   `M` http.method, `V` http.user_agent).
 //! - `dataset`: JSON datasets (`format json|ndjson`, `context_key`, `value_key`, ...) but not
 //!   `enrichment_key`.
+//! - `byte_test`, `byte_jump`, `byte_extract`, `byte_math`: not with `dce` (the byte order
+//!   would come from the DCERPC parser, which Vigil does not have). At compile time the
+//!   executor also refuses what Suricata rejects (byte counts, bases without `string`,
+//!   `from_beginning` with `from_end`, ...) and a variable used in another buffer than the
+//!   one it was extracted from.
 //!
 //! Anything else is reported per rule as [`Unsupported`] `{ keyword, reason }`; header parts use
-//! the pseudo-keywords `action:<name>`, `proto:<name>`, `proto-hook` and `direction:=>`.
+//! the pseudo-keywords `action:<name>`, `proto:<name>` and `proto-hook`.
 
 use super::ast::*;
 use super::pcre;
@@ -27,8 +32,10 @@ use super::pcre;
 ///
 /// - meta: `msg sid rev gid classtype priority reference metadata`
 /// - payload: `content` (hex `|..|`, escapes, `!` negation) with `nocase depth offset distance
-///   within startswith endswith fast_pattern` (incl. `fast_pattern:only` / `a,b`), `bsize`, and
-///   the legacy `uricontent`
+///   within startswith endswith fast_pattern` (incl. `fast_pattern:only` / `a,b`), `bsize`,
+///   `isdataat`, the legacy `uricontent`, and the byte keywords `byte_test byte_jump
+///   byte_extract byte_math` (their variables can feed `offset depth distance within`,
+///   `isdataat`, `byte_test` and `byte_jump`)
 /// - buffers: `pkt_data`, sticky `dns.query tls.sni http.host http.uri http.method
 ///   http.user_agent ja3.hash ja3s.hash ja4.hash tls.cert_subject tls.cert_issuer
 ///   tls.cert_serial tls.cert_fingerprint`, their legacy forms (`dns_query tls_sni ja3_hash
@@ -59,6 +66,11 @@ pub const SUPPORTED: &[&str] = &[
     "endswith",
     "fast_pattern",
     "bsize",
+    "isdataat",
+    "byte_test",
+    "byte_jump",
+    "byte_extract",
+    "byte_math",
     // Buffers.
     "pkt_data",
     "dns.query",
@@ -105,7 +117,6 @@ pub const SUPPORTED: &[&str] = &[
     "compress_whitespace",
     "pcrexform",
     "target",
-    "isdataat",
     // Flow and state.
     "flow",
     "flowbits",
@@ -246,6 +257,20 @@ impl Rule {
                     "dataset".into(),
                     "dataset enrichment_key is not supported".into(),
                 ),
+                OptionValue::ByteTest(ByteTest { flags, .. })
+                | OptionValue::ByteJump(ByteJump { flags, .. })
+                | OptionValue::ByteExtract(ByteExtract { flags, .. })
+                | OptionValue::ByteMath(ByteMath { flags, .. })
+                    if flags.iter().any(|f| f == "dce") =>
+                {
+                    add(
+                        o.keyword.clone(),
+                        format!(
+                            "{} with dce needs the DCERPC parser, which Vigil does not have",
+                            o.keyword
+                        ),
+                    )
+                }
                 _ => {}
             }
         }
@@ -294,6 +319,8 @@ mod tests {
             r#"alert tls any any <> [10.0.0.0/8,!10.1.0.0/16] ![443,8443] (ja3.hash; content:"e7d705a3286e19ea42f587b344ee6865"; flowbits:set,ja3.bad; flowbits:noalert; sid:3;)"#,
             r#"alert ip any any -> any any (iprep:src,CnC,>,30; sid:4;)"#,
             r#"alert dns any any -> any any (dns.query; dataset:isset,bad,type string,load bad.lst; sid:5;)"#,
+            r#"alert tls any any => any any (ja3.hash; content:"x"; sid:7;)"#,
+            r#"alert tcp any any -> any any (content:"|00 01|"; byte_extract:2,0,len,relative; byte_test:1,!&,0x80,len,relative; byte_jump:2,0,relative,little,align,post_offset -1; byte_math:bytes 1,offset 0,oper +,rvalue len,result sum,relative; isdataat:sum,relative; content:"x"; distance:len; within:4; sid:6;)"#,
         ] {
             assert_eq!(reasons(r), Vec::<String>::new(), "{r}");
         }
@@ -319,12 +346,17 @@ mod tests {
             ]
         );
         assert_eq!(
-            reasons(r#"alert tls any any => any any (ja3.hash; content:"x"; sid:1;)"#),
-            ["direction:=>: transactional direction => is not supported"]
-        );
-        assert_eq!(
             reasons(r#"alert http any any -> any any (content:"x"; pcre:"/foo(?=bar)/"; sid:1;)"#),
             ["pcre: pcre uses lookaround, which the regex crate cannot run"]
+        );
+        assert_eq!(
+            reasons(
+                r#"alert tcp any any -> any any (content:"x"; byte_test:4,>,5,0,relative,dce; byte_math:bytes 2,offset 0,oper +,rvalue 1,result r,dce; sid:1;)"#
+            ),
+            [
+                "byte_math: byte_math with dce needs the DCERPC parser, which Vigil does not have",
+                "byte_test: byte_test with dce needs the DCERPC parser, which Vigil does not have",
+            ]
         );
     }
 }

@@ -419,14 +419,8 @@ fn typed_ast() {
     assert_eq!(r.options.len(), 30);
     assert_eq!(r.options[3].keyword, "http_method");
     assert_eq!(r.options[4].value.as_deref(), Some("\"/a|2e|php\""));
-    // byte_test makes it non-executable, with the reason.
-    assert_eq!(
-        r.executable(),
-        Err(vec![Unsupported {
-            keyword: "byte_test".into(),
-            reason: "keyword byte_test is not supported".into()
-        }])
-    );
+    // Every keyword of it, byte_test included, is executable.
+    assert_eq!(r.executable(), Ok(()));
 }
 
 #[test]

@@ -842,14 +842,147 @@ fn unsupported(keyword: &str, reason: impl Into<String>) -> Unsupported {
     }
 }
 
-fn lit(n: &Option<Num>, kw: &str) -> Result<Option<i64>, Unsupported> {
-    match n {
-        None => Ok(None),
-        Some(Num::Lit(v)) => Ok(Some(*v)),
-        Some(Num::Var(name)) => Err(unsupported(
+use inspect::{Bitmask, ByteOp, ByteSource, Conv, JumpFrom, MathOp, Val};
+
+/// An optional number of detect `d` (see [`num`]).
+fn lit(rule: &Rule, d: &Detect, n: &Option<Num>, kw: &str) -> Result<Option<Val>, Unsupported> {
+    n.as_ref().map(|n| num(rule, d, n, kw)).transpose()
+}
+
+/// A number of detect `d`: a literal, or the slot of the `byte_extract` / `byte_math` variable
+/// it names, which an earlier detect on the same buffer must define.
+fn num(rule: &Rule, d: &Detect, n: &Num, kw: &str) -> Result<Val, Unsupported> {
+    let name = match n {
+        Num::Lit(v) => return Ok(Val::Lit(*v)),
+        Num::Var(name) => name,
+    };
+    let here = rule
+        .detects
+        .iter()
+        .position(|x| std::ptr::eq(x, d))
+        .unwrap_or(rule.detects.len());
+    let def = rule
+        .detects
+        .iter()
+        .take(here)
+        .rev()
+        .find(|x| var_defined(x) == Some(name.as_str()));
+    let Some(def) = def else {
+        return Err(unsupported(
             kw,
-            format!("{kw} uses the variable {name}, which needs byte_extract"),
-        )),
+            format!(
+                "{kw} uses the variable {name}, which no earlier byte_extract or byte_math defines"
+            ),
+        ));
+    };
+    // Each buffer is inspected on its own: a variable does not carry over to another one.
+    if def.buffer != d.buffer || def.transforms != d.transforms {
+        return Err(unsupported(
+            kw,
+            format!(
+                "{kw} uses the variable {name} from another buffer ({}), which is not supported",
+                def.buffer.name()
+            ),
+        ));
+    }
+    var_slot(rule, name, kw).map(Val::Var)
+}
+
+/// The variable a `byte_extract` or `byte_math` detect stores.
+fn var_defined(d: &Detect) -> Option<&str> {
+    match &d.kind {
+        DetectKind::ByteExtract(e) => Some(&e.name),
+        DetectKind::ByteMath(m) => Some(&m.result),
+        _ => None,
+    }
+}
+
+/// The slot of variable `name`: a rule's variables are numbered in order of first definition.
+fn var_slot(rule: &Rule, name: &str, kw: &str) -> Result<u8, Unsupported> {
+    let mut names: Vec<&str> = Vec::new();
+    for n in rule.detects.iter().filter_map(var_defined) {
+        if !names.contains(&n) {
+            names.push(n);
+        }
+    }
+    let slot = names.iter().position(|n| *n == name).unwrap_or(names.len());
+    if slot >= inspect::MAX_VARS {
+        return Err(unsupported(
+            kw,
+            format!(
+                "more than {} byte_extract/byte_math variables in one rule",
+                inspect::MAX_VARS
+            ),
+        ));
+    }
+    Ok(slot as u8)
+}
+
+/// The conversion a byte keyword's flags select: `string` (with `hex`/`dec`/`oct`, else
+/// `default_base`), else `big` (the default) or `little`, the last one given winning. `dce`
+/// makes the rule non-executable: the byte order would come from a DCERPC parser.
+fn byte_conv(kw: &str, flags: &[String], default_base: u32) -> Result<Conv, Unsupported> {
+    let (mut little, mut string, mut base) = (false, false, None);
+    for f in flags {
+        // byte_math writes `endian big` and `string hex`.
+        let f = f.strip_prefix("endian ").unwrap_or(f);
+        let f = match f.strip_prefix("string ") {
+            Some(b) => {
+                string = true;
+                b
+            }
+            None => f,
+        };
+        match f {
+            "big" => little = false,
+            "little" => little = true,
+            "string" => string = true,
+            "hex" => base = Some(16),
+            "dec" => base = Some(10),
+            "oct" => base = Some(8),
+            "dce" => {
+                return Err(unsupported(
+                    kw,
+                    format!("{kw} with dce takes the byte order from DCERPC, which is not parsed"),
+                ))
+            }
+            _ => {}
+        }
+    }
+    if base.is_some() && !string {
+        return Err(unsupported(
+            kw,
+            "a number base (hex, dec, oct) needs string",
+        ));
+    }
+    Ok(match (string, little) {
+        (true, _) => Conv::Str(base.unwrap_or(default_base)),
+        (false, true) => Conv::Little,
+        (false, false) => Conv::Big,
+    })
+}
+
+/// Checks a byte count: 1 to `binary` bytes, or 0 to `string` bytes as a string.
+fn byte_count(kw: &str, n: i64, conv: Conv, binary: i64, string: i64) -> Result<(), Unsupported> {
+    let (lo, hi, what) = match conv {
+        Conv::Str(_) => (0, string, "as a string"),
+        _ => (1, binary, "without string"),
+    };
+    if (lo..=hi).contains(&n) {
+        return Ok(());
+    }
+    Err(unsupported(
+        kw,
+        format!("{kw} reads {lo} to {hi} bytes {what}, not {n}"),
+    ))
+}
+
+/// `multiplier`: 1 to 65535 (default 1).
+fn multiplier(kw: &str, m: Option<u64>) -> Result<u64, Unsupported> {
+    match m {
+        None => Ok(1),
+        Some(m @ 1..=65535) => Ok(m),
+        Some(m) => Err(unsupported(kw, format!("multiplier {m}: it is 1 to 65535"))),
     }
 }
 
@@ -964,11 +1097,11 @@ fn compile_rule(
         };
         let step = match &d.kind {
             DetectKind::Content(c) => {
-                let mut offset = lit(&c.offset, "offset")?.unwrap_or(0);
-                let mut depth = lit(&c.depth, "depth")?;
+                let mut offset = lit(rule, d, &c.offset, "offset")?.unwrap_or(Val::Lit(0));
+                let mut depth = lit(rule, d, &c.depth, "depth")?;
                 if c.startswith {
-                    offset = 0;
-                    depth = Some(c.pattern.len() as i64);
+                    offset = Val::Lit(0);
+                    depth = Some(Val::Lit(c.pattern.len() as i64));
                 }
                 let pattern: Box<[u8]> = if c.nocase {
                     c.pattern.to_ascii_lowercase().into()
@@ -997,8 +1130,8 @@ fn compile_rule(
                     negated: c.negated,
                     offset,
                     depth,
-                    distance: lit(&c.distance, "distance")?,
-                    within: lit(&c.within, "within")?,
+                    distance: lit(rule, d, &c.distance, "distance")?,
+                    within: lit(rule, d, &c.within, "within")?,
                     endswith: c.endswith,
                 })
             }
@@ -1011,9 +1144,148 @@ fn compile_rule(
             DetectKind::Bsize(m) => Step::Bsize(*m),
             DetectKind::Isdataat(i) => Step::Isdataat {
                 negated: i.negated,
-                offset: lit(&Some(i.offset.clone()), "isdataat")?.unwrap_or(0),
+                offset: num(rule, d, &i.offset, "isdataat")?,
                 relative: i.relative,
             },
+            DetectKind::ByteTest(t) => {
+                let kw = "byte_test";
+                let conv = byte_conv(kw, &t.flags, 0)?;
+                byte_count(kw, i64::from(t.bytes), conv, 8, 23)?;
+                let Some(op) = ByteOp::parse(&t.op) else {
+                    return Err(unsupported(
+                        kw,
+                        format!("operator {} is not supported", t.op),
+                    ));
+                };
+                Step::ByteTest(inspect::ByteTestStep {
+                    nbytes: t.bytes,
+                    src: ByteSource {
+                        offset: num(rule, d, &t.offset, kw)?,
+                        relative: t.flags.iter().any(|f| f == "relative"),
+                        conv,
+                    },
+                    op,
+                    negated: t.negated,
+                    value: num(rule, d, &t.value, kw)?,
+                    bitmask: t.bitmask.map(Bitmask::new),
+                })
+            }
+            DetectKind::ByteJump(j) => {
+                let kw = "byte_jump";
+                let conv = byte_conv(kw, &j.flags, 0)?;
+                let nbytes = num(rule, d, &j.bytes, kw)?;
+                if let Val::Lit(n) = nbytes {
+                    byte_count(kw, n, conv, 8, 23)?;
+                }
+                let flag = |f: &str| j.flags.iter().any(|x| x == f);
+                let from = match (flag("from_beginning"), flag("from_end")) {
+                    (true, true) => {
+                        return Err(unsupported(
+                            kw,
+                            "from_beginning and from_end exclude each other",
+                        ))
+                    }
+                    (true, false) => JumpFrom::Beginning,
+                    (false, true) => JumpFrom::End,
+                    (false, false) => JumpFrom::Read,
+                };
+                let post_offset = lit(rule, d, &j.post_offset, kw)?.unwrap_or(Val::Lit(0));
+                if matches!(post_offset, Val::Lit(p) if !(-65535..=65535).contains(&p)) {
+                    return Err(unsupported(
+                        kw,
+                        "post_offset must be within -65535 to 65535",
+                    ));
+                }
+                Step::ByteJump(inspect::ByteJumpStep {
+                    nbytes,
+                    src: ByteSource {
+                        offset: num(rule, d, &j.offset, kw)?,
+                        relative: flag("relative"),
+                        conv,
+                    },
+                    multiplier: multiplier(kw, j.multiplier)?,
+                    bitmask: j.bitmask.map(Bitmask::new),
+                    align: flag("align"),
+                    post_offset,
+                    from,
+                })
+            }
+            DetectKind::ByteExtract(e) => {
+                let kw = "byte_extract";
+                let conv = byte_conv(kw, &e.flags, 10)?;
+                // Suricata's limits: what fits a u64 in each base.
+                let max = match conv {
+                    Conv::Str(16) => 14,
+                    Conv::Str(10) => 20,
+                    _ => 23,
+                };
+                byte_count(kw, i64::from(e.bytes), conv, 8, max)?;
+                if e.bytes == 0 {
+                    return Err(unsupported(kw, "byte_extract needs 1 or more bytes"));
+                }
+                if let Some(f) = e
+                    .flags
+                    .iter()
+                    .find(|f| matches!(f.as_str(), "align" | "from_beginning" | "from_end"))
+                {
+                    return Err(unsupported(kw, format!("{f} is not a byte_extract option")));
+                }
+                let align = match e.align {
+                    None => 0,
+                    Some(a @ (2 | 4)) => a,
+                    Some(a) => return Err(unsupported(kw, format!("align {a}: align is 2 or 4"))),
+                };
+                Step::ByteExtract(inspect::ByteExtractStep {
+                    nbytes: e.bytes,
+                    src: ByteSource {
+                        offset: Val::Lit(e.offset),
+                        relative: e.flags.iter().any(|f| f == "relative"),
+                        conv,
+                    },
+                    multiplier: multiplier(kw, e.multiplier)?,
+                    bitmask: e.bitmask.map(Bitmask::new),
+                    align,
+                    slot: var_slot(rule, &e.name, kw)?,
+                })
+            }
+            DetectKind::ByteMath(m) => {
+                let kw = "byte_math";
+                let conv = byte_conv(kw, &m.flags, 10)?;
+                let Some(op) = MathOp::parse(&m.oper) else {
+                    return Err(unsupported(
+                        kw,
+                        format!("operator {} is not supported", m.oper),
+                    ));
+                };
+                let nbytes = num(rule, d, &m.bytes, kw)?;
+                if let Val::Lit(n) = nbytes {
+                    // Suricata: 1–10 bytes, at most 4 to shift; 8 is the most a binary read has.
+                    let (bin, string) = match op {
+                        MathOp::Shl | MathOp::Shr => (4, 4),
+                        _ => (8, 10),
+                    };
+                    byte_count(kw, n, conv, bin, string)?;
+                    if n == 0 {
+                        return Err(unsupported(kw, "byte_math needs 1 or more bytes"));
+                    }
+                }
+                let rvalue = num(rule, d, &m.rvalue, kw)?;
+                if matches!(rvalue, Val::Lit(v) if u32::try_from(v).is_err()) {
+                    return Err(unsupported(kw, "rvalue must be within 0 to 4294967295"));
+                }
+                Step::ByteMath(inspect::ByteMathStep {
+                    nbytes,
+                    src: ByteSource {
+                        offset: Val::Lit(m.offset),
+                        relative: m.flags.iter().any(|f| f == "relative"),
+                        conv,
+                    },
+                    op,
+                    rvalue,
+                    bitmask: m.bitmask.map(Bitmask::new),
+                    slot: var_slot(rule, &m.result, kw)?,
+                })
+            }
             DetectKind::Dataset(ds) if !ds.json.is_empty() && json_spec(ds)?.is_some() => {
                 let spec = json_spec(ds)?.unwrap_or_else(|| unreachable!());
                 if !matches!(ds.command, DatasetCommand::IsSet | DatasetCommand::IsNotSet) {
@@ -1066,7 +1338,6 @@ fn compile_rule(
                     value: dr.value,
                 })
             }
-            other => return Err(unsupported("detect", format!("{other:?} is not executed"))),
         };
         groups[gi].steps.push(step);
     }
@@ -1269,7 +1540,7 @@ fn literal_form(grp: &Group, step: usize, pattern: &[u8]) -> Literal {
     {
         return Literal::None;
     }
-    let anchored_start = c.offset == 0 && c.depth == Some(pattern.len() as i64);
+    let anchored_start = c.offset == 0 && c.depth == Some(Val::Lit(pattern.len() as i64));
     let plain = c.offset == 0 && c.depth.is_none();
     if (anchored_start && c.endswith)
         || (plain && bsize == Some(pattern.len() as u64) && !dotprefix_only)

@@ -328,3 +328,119 @@ alert tls any any -> any any (msg:"sni and cert"; tls.sni; content:"google"; tls
         Vec::<u32>::new()
     );
 }
+
+#[test]
+fn byte_keywords_compile_and_match_payloads() {
+    let (set, report) = compile(
+        r#"
+alert tcp any any -> any any (msg:"tlv"; content:"T|01|"; byte_extract:1,0,len,relative; content:"end"; distance:len; within:3; sid:1;)
+alert tcp any any -> any any (msg:"test"; content:"T|01|"; byte_test:1,>,3,0,relative; sid:2;)
+alert tcp any any -> any any (msg:"jump"; content:"J"; byte_jump:2,0,relative,little,post_offset 1; content:"ok"; within:2; sid:3;)
+alert tcp any any -> any any (msg:"math"; content:"T|01|"; byte_math:bytes 1,offset 0,oper *,rvalue 2,result twice,relative; byte_test:2,=,twice,0,relative,string,dec; sid:4;)
+alert tcp any any -> any any (msg:"var offset"; content:"T|01|"; byte_extract:1,0,skip,relative; isdataat:!skip,relative; sid:5;)
+"#,
+    );
+    assert!(report.skipped.is_empty(), "{:?}", report.skipped);
+    assert_eq!(set.sigs.len(), 5);
+    let hits = |p: &[u8]| {
+        let v = view(Direction::ToServer, AppKind::Unknown, p);
+        run(
+            &set,
+            Hook::Packet,
+            &v,
+            &Buffers::default(),
+            &mut FlowBits::default(),
+        )
+    };
+    // len 2: "end" two bytes after the length byte; 2 > 3 fails.
+    assert_eq!(hits(b"T\x01\x02..end"), [1]);
+    assert_eq!(hits(b"T\x01\x04..end"), [2]);
+    // The second "T|01|" has the right length: the first is retried.
+    assert_eq!(hits(b"T\x01\x09T\x01\x01.end"), [1, 2, 5]);
+    // Jump 2 (little endian) + 1 past the length field.
+    assert_eq!(hits(b"J\x02\x00abcok"), [3]);
+    // 8 * 2 = 16, written after the byte byte_math read (the cursor moved past it); and fewer
+    // than 8 bytes follow the length byte.
+    assert_eq!(hits(b"T\x01\x0816"), [2, 4, 5]);
+    assert_eq!(hits(b"T\x01\x0817"), [2, 5]);
+    assert_eq!(hits(b"T\x01\x0216"), Vec::<u32>::new());
+    // isdataat:!skip,relative: exactly `skip` bytes left is data, one fewer is not.
+    assert_eq!(hits(b"T\x01\x02xy"), Vec::<u32>::new());
+    assert_eq!(hits(b"T\x01\x03xy"), [5]);
+}
+
+#[test]
+fn byte_keywords_that_cannot_run_are_skipped_with_reasons() {
+    let (set, report) = compile(
+        r#"
+alert tcp any any -> any any (msg:"dce"; content:"x"; byte_test:4,>,1,0,relative,dce; sid:1;)
+alert http any any -> any any (msg:"other buffer"; content:"x"; byte_extract:1,0,n,relative; http.uri; content:"y"; offset:n; sid:2;)
+alert tcp any any -> any any (msg:"undefined"; content:"x"; distance:nope; sid:3;)
+alert tcp any any -> any any (msg:"nine bytes"; byte_test:9,>,1,0; sid:4;)
+alert tcp any any -> any any (msg:"both ends"; byte_jump:1,0,from_beginning,from_end; sid:5;)
+alert tcp any any -> any any (msg:"base"; byte_test:2,>,1,0,hex; sid:6;)
+alert tcp any any -> any any (msg:"ok"; byte_extract:1,0,a; byte_extract:1,1,b; byte_extract:1,2,c; byte_extract:1,3,d; byte_extract:1,4,e; byte_extract:1,5,f; byte_extract:1,6,g; byte_extract:1,7,h; byte_test:1,=,h,8; sid:7;)
+alert tcp any any -> any any (msg:"nine vars"; byte_extract:1,0,a; byte_extract:1,1,b; byte_extract:1,2,c; byte_extract:1,3,d; byte_extract:1,4,e; byte_extract:1,5,f; byte_extract:1,6,g; byte_extract:1,7,h; byte_extract:1,8,i; sid:8;)
+"#,
+    );
+    let reasons: Vec<(u32, String)> = report
+        .skipped
+        .iter()
+        .map(|s| {
+            (
+                s.sid,
+                s.reasons
+                    .iter()
+                    .map(|r| r.to_string())
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            )
+        })
+        .collect();
+    let reason = |sid: u32| {
+        reasons
+            .iter()
+            .find(|(s, _)| *s == sid)
+            .map(|(_, r)| r.as_str())
+            .unwrap_or("")
+    };
+    assert!(reason(1).contains("dce"), "{reasons:?}");
+    assert!(
+        reason(2).contains("from another buffer (pkt_data)"),
+        "{reasons:?}"
+    );
+    assert!(
+        reason(3).contains("no earlier byte_extract or byte_math"),
+        "{reasons:?}"
+    );
+    assert!(reason(4).contains("1 to 8 bytes"), "{reasons:?}");
+    assert!(
+        reason(5).contains("from_beginning and from_end"),
+        "{reasons:?}"
+    );
+    assert!(reason(6).contains("needs string"), "{reasons:?}");
+    assert!(reason(8).contains("more than 8"), "{reasons:?}");
+    assert_eq!(set.sigs.iter().map(|s| s.sid).collect::<Vec<_>>(), [7]);
+    let v = view(Direction::ToServer, AppKind::Unknown, b"abcdefgh");
+    assert_eq!(
+        run(
+            &set,
+            Hook::Packet,
+            &v,
+            &Buffers::default(),
+            &mut FlowBits::default()
+        ),
+        Vec::<u32>::new()
+    );
+    let v = view(Direction::ToServer, AppKind::Unknown, b"abcdefghh");
+    assert_eq!(
+        run(
+            &set,
+            Hook::Packet,
+            &v,
+            &Buffers::default(),
+            &mut FlowBits::default()
+        ),
+        [7]
+    );
+}
