@@ -234,7 +234,11 @@ impl Rule {
             }
             match &o.parsed {
                 OptionValue::Flow(f) => {
-                    for opt in f.options.iter().filter(|x| !SUPPORTED_FLOW.contains(&x.as_str())) {
+                    for opt in f
+                        .options
+                        .iter()
+                        .filter(|x| !SUPPORTED_FLOW.contains(&x.as_str()))
+                    {
                         add("flow".into(), format!("flow:{opt} is not supported"));
                     }
                 }
@@ -253,10 +257,12 @@ impl Rule {
                         add("pcre".into(), e.to_string());
                     }
                 }
-                OptionValue::Dataset(d) if d.json.iter().any(|(k, _)| k == "enrichment_key") => add(
-                    "dataset".into(),
-                    "dataset enrichment_key is not supported".into(),
-                ),
+                OptionValue::Dataset(d) if d.json.iter().any(|(k, _)| k == "enrichment_key") => {
+                    add(
+                        "dataset".into(),
+                        "dataset enrichment_key is not supported".into(),
+                    )
+                }
                 OptionValue::ByteTest(ByteTest { flags, .. })
                 | OptionValue::ByteJump(ByteJump { flags, .. })
                 | OptionValue::ByteExtract(ByteExtract { flags, .. })

@@ -167,9 +167,41 @@ impl ContentStep {
 
 #[derive(Debug, Clone)]
 pub struct PcreStep {
-    pub regex: regex::bytes::Regex,
+    pub regex: LazyRegex,
     pub negated: bool,
     pub relative: bool,
+}
+
+/// A pcre compiled on first use: most rules' pcre is never reached behind their fast
+/// pattern, and compiled regexes of a whole ruleset would cost hundreds of megabytes.
+/// The rule was already checked to compile ([`crate::rules::Rule::executable`]).
+#[derive(Debug, Clone)]
+pub struct LazyRegex {
+    pcre: Box<crate::rules::ast::Pcre>,
+    cell: std::sync::OnceLock<Option<regex::bytes::Regex>>,
+}
+
+impl LazyRegex {
+    pub fn new(pcre: &crate::rules::ast::Pcre) -> LazyRegex {
+        LazyRegex {
+            pcre: Box::new(pcre.clone()),
+            cell: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// An already compiled regex (tests).
+    pub fn ready(re: regex::bytes::Regex) -> LazyRegex {
+        LazyRegex {
+            pcre: Box::default(),
+            cell: std::sync::OnceLock::from(Some(re)),
+        }
+    }
+
+    pub fn get(&self) -> Option<&regex::bytes::Regex> {
+        self.cell
+            .get_or_init(|| crate::rules::pcre::compile(&self.pcre).ok())
+            .as_ref()
+    }
 }
 
 /// Which set a dataset or datarep step consults, resolved at compile time.
@@ -604,7 +636,10 @@ fn run(steps: &[Step], i: usize, buf: &[u8], prev: usize, vars: Vars, cx: &mut C
         }
         Step::Pcre(p) => {
             let base = if p.relative { prev.min(buf.len()) } else { 0 };
-            match p.regex.find(&buf[base..]) {
+            let Some(re) = p.regex.get() else {
+                return false;
+            };
+            match re.find(&buf[base..]) {
                 Some(m) if !p.negated => next(cx, base + m.end(), vars),
                 None if p.negated => next(cx, prev, vars),
                 _ => false,
@@ -900,7 +935,7 @@ mod tests {
     fn pcre_relative_and_bsize() {
         let re = |p: &str, rel| {
             Step::Pcre(PcreStep {
-                regex: regex::bytes::Regex::new(p).unwrap(),
+                regex: LazyRegex::ready(regex::bytes::Regex::new(p).unwrap()),
                 negated: false,
                 relative: rel,
             })

@@ -1136,8 +1136,7 @@ fn compile_rule(
                 })
             }
             DetectKind::Pcre(p) => Step::Pcre(PcreStep {
-                regex: crate::rules::pcre::compile(p)
-                    .map_err(|e| unsupported("pcre", e.to_string()))?,
+                regex: inspect::LazyRegex::new(p),
                 negated: p.negated,
                 relative: p.relative,
             }),
