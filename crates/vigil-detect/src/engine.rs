@@ -1203,6 +1203,7 @@ impl Worker {
             overlay,
             payload: &[],
             pkt_alerts: 0,
+            headers: (&[], &[]),
         }
     }
 
@@ -1286,6 +1287,15 @@ impl Worker {
         // In IDS mode stream data reaches the app layer when it is acknowledged, so a packet
         // only sees the protocol detected by an earlier one (UDP is parsed at once).
         let app_before = entry.proto;
+        let l4_header = match &d.l4 {
+            L4::Tcp(_) => {
+                let len = d.l4_bytes.get(12).map_or(0, |b| usize::from(b >> 4) * 4);
+                d.l4_bytes.get(..len).unwrap_or_default()
+            }
+            L4::Udp { .. } | L4::Icmp { .. } => d.l4_bytes.get(..8).unwrap_or_default(),
+            L4::Other { .. } => &[],
+        };
+        cx.headers = (d.ip_header, l4_header);
         cx.payload = match &d.l4 {
             L4::Tcp(t) => t.payload,
             L4::Udp { payload, .. } | L4::Icmp { payload, .. } | L4::Other { payload } => payload,
@@ -1482,6 +1492,8 @@ struct Cx<'a> {
     payload: &'a [u8],
     /// Rule alerts written for this packet so far (see `packet_alert_max`).
     pkt_alerts: usize,
+    /// The packet's IP and transport headers (empty in timeout sweeps).
+    headers: (&'a [u8], &'a [u8]),
 }
 
 /// The app-layer record an alert is attached to.
@@ -2381,7 +2393,12 @@ impl Cx<'_> {
 impl Cx<'_> {
     // --- Rules ---------------------------------------------------------------------------------
 
-    fn view<'p>(entry: &FlowEntry, dir: Direction, payload: &'p [u8]) -> PacketView<'p> {
+    fn view<'p>(
+        entry: &FlowEntry,
+        dir: Direction,
+        payload: &'p [u8],
+        headers: (&'p [u8], &'p [u8]),
+    ) -> PacketView<'p> {
         let c = &entry.core;
         let (src, sport, dst, dport) = match dir {
             Direction::ToServer => (c.client, c.client_port, c.server, c.server_port),
@@ -2401,6 +2418,8 @@ impl Cx<'_> {
             },
             app: app_kind(entry.proto),
             payload,
+            ip_header: headers.0,
+            l4_header: headers.1,
         }
     }
 
@@ -2449,7 +2468,7 @@ impl Cx<'_> {
         if !entry.inspect {
             return;
         }
-        let view = Cx::view(entry, dir, self.payload);
+        let view = Cx::view(entry, dir, self.payload, self.headers);
         self.run_rules(entry, dir, meta, hook, &view, bufs, app);
     }
 
@@ -2463,7 +2482,7 @@ impl Cx<'_> {
         app_before: AppProto,
     ) {
         let (sport, dport) = ports(d);
-        let mut view = Cx::view(entry, dir, self.payload);
+        let mut view = Cx::view(entry, dir, self.payload, self.headers);
         // With both sides visible, data is parsed when acknowledged (a later packet); a
         // one-sided session is parsed at once, as Suricata's async-oneside does.
         let both_sides = entry.core.pkts[0] > 0 && entry.core.pkts[1] > 0;

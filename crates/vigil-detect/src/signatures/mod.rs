@@ -109,6 +109,10 @@ pub struct PacketView<'a> {
     pub established: bool,
     pub app: AppKind,
     pub payload: &'a [u8],
+    /// The packet's IP header (with IPv6 extension headers), for `ipv4.hdr` / `ipv6.hdr`.
+    pub ip_header: &'a [u8],
+    /// The transport header alone, for `tcp.hdr`, `udp.hdr`, `icmpv4.hdr`, `icmpv6.hdr`.
+    pub l4_header: &'a [u8],
 }
 
 /// The app-layer buffers available at an inspection point.
@@ -164,10 +168,18 @@ impl IpBytes {
 }
 
 impl<'a> Buffers<'a> {
-    fn get<'s>(&'s self, b: Buffer, payload: &'s [u8], ips: &'s IpBytes) -> Option<&'s [u8]> {
+    fn get<'s>(&'s self, b: Buffer, v: &'s PacketView<'_>, ips: &'s IpBytes) -> Option<&'s [u8]> {
+        let payload = v.payload;
+        let hdr = |want: bool, h: &'s [u8]| (want && !h.is_empty()).then_some(h);
         match b {
             Buffer::Payload => Some(payload),
             Buffer::Sticky(name) => match name {
+                "ipv4.hdr" => hdr(v.src.is_ipv4(), v.ip_header),
+                "ipv6.hdr" => hdr(v.src.is_ipv6(), v.ip_header),
+                "tcp.hdr" => hdr(v.ip_proto == 6, v.l4_header),
+                "udp.hdr" => hdr(v.ip_proto == 17, v.l4_header),
+                "icmpv4.hdr" => hdr(v.ip_proto == 1, v.l4_header),
+                "icmpv6.hdr" => hdr(v.ip_proto == 58, v.l4_header),
                 "ip.src" => Some(&ips.src[..ips.src_len]),
                 "ip.dst" => Some(&ips.dst[..ips.dst_len]),
                 "dns.query" => self.dns_query,
@@ -664,7 +676,7 @@ impl SignatureSet {
             cands.extend_from_slice(ip.lookup(view.dst));
         }
         for s in &h.slots {
-            let Some(raw) = bufs.get(s.buffer, view.payload, &ips) else {
+            let Some(raw) = bufs.get(s.buffer, view, &ips) else {
                 continue;
             };
             let buf = inspect::apply_transforms(&s.transforms, raw);
@@ -803,7 +815,7 @@ impl SignatureSet {
             }
         }
         for g in &sig.groups {
-            let Some(raw) = bufs.get(g.buffer, v.payload, ips) else {
+            let Some(raw) = bufs.get(g.buffer, v, ips) else {
                 return false;
             };
             let buf = inspect::apply_transforms(&g.transforms, raw);
@@ -1351,7 +1363,17 @@ fn compile_rule(
     let sticky = groups.iter().any(|g| {
         !matches!(
             g.buffer,
-            Buffer::Payload | Buffer::Sticky("ip.src" | "ip.dst")
+            Buffer::Payload
+                | Buffer::Sticky(
+                    "ip.src"
+                        | "ip.dst"
+                        | "ipv4.hdr"
+                        | "ipv6.hdr"
+                        | "tcp.hdr"
+                        | "udp.hdr"
+                        | "icmpv4.hdr"
+                        | "icmpv6.hdr"
+                )
         )
     });
     let hook = if has(&[

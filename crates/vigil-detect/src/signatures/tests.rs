@@ -34,6 +34,8 @@ fn view<'a>(dir: Direction, app: AppKind, payload: &'a [u8]) -> PacketView<'a> {
         established: true,
         app,
         payload,
+        ip_header: &[],
+        l4_header: &[],
     }
 }
 
