@@ -1600,7 +1600,7 @@ mod tests {
             let conv = [Conv::Big, Conv::Little, Conv::Str(0), Conv::Str(8), Conv::Str(10), Conv::Str(16)][conv];
             let ops = [MathOp::Add, MathOp::Sub, MathOp::Mul, MathOp::Div, MathOp::Shl, MathOp::Shr];
             let source = |i: usize| ByteSource { offset: v(i), relative: pick[(i + 1) % 6], conv };
-            let steps = vec![
+            let steps = [
                 Step::ByteExtract(ByteExtractStep {
                     multiplier: (n(0) as u64) % 65536,
                     align: [0, 2, 4][(n(1) as u64 % 3) as usize],
