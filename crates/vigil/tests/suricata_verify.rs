@@ -33,7 +33,7 @@ use sv::spec::{self, Action, CheckPlan, CheckResult, Rules, RunSpec};
 
 /// The development set must pass at least this many tests: what passes today. Raise it
 /// whenever the engine passes more, so that a regression fails the build.
-const MIN_PASSES: usize = 61;
+const MIN_PASSES: usize = 62;
 
 /// Tests run at once (the machines have 2 cores).
 const JOBS: usize = 2;

@@ -814,12 +814,14 @@ impl SignatureSet {
                 }
             }
         }
+        // Variables (byte_extract, byte_math) carry from one buffer to the next.
+        let mut vars = inspect::Vars::default();
         for g in &sig.groups {
             let Some(raw) = bufs.get(g.buffer, v, ips) else {
                 return false;
             };
             let buf = inspect::apply_transforms(&g.transforms, raw);
-            if !inspect::inspect(&g.steps, &buf, data) {
+            if !inspect::inspect_with_vars(&g.steps, &buf, data, &mut vars) {
                 return false;
             }
         }
@@ -887,12 +889,20 @@ fn num(rule: &Rule, d: &Detect, n: &Num, kw: &str) -> Result<Val, Unsupported> {
             ),
         ));
     };
-    // Each buffer is inspected on its own: a variable does not carry over to another one.
-    if def.buffer != d.buffer || def.transforms != d.transforms {
+    // Buffers are inspected in order of their first use, sharing variables: a variable from
+    // another buffer is usable when that buffer comes first.
+    let first_use = |x: &Detect| {
+        rule.detects
+            .iter()
+            .position(|y| y.buffer == x.buffer && y.transforms == x.transforms)
+            .unwrap_or(0)
+    };
+    let same_buffer = def.buffer == d.buffer && def.transforms == d.transforms;
+    if !same_buffer && first_use(def) >= first_use(d) {
         return Err(unsupported(
             kw,
             format!(
-                "{kw} uses the variable {name} from another buffer ({}), which is not supported",
+                "{kw} uses the variable {name} from a buffer ({}) inspected after this one",
                 def.buffer.name()
             ),
         ));

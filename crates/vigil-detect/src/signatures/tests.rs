@@ -376,7 +376,7 @@ fn byte_keywords_that_cannot_run_are_skipped_with_reasons() {
     let (set, report) = compile(
         r#"
 alert tcp any any -> any any (msg:"dce"; content:"x"; byte_test:4,>,1,0,relative,dce; sid:1;)
-alert http any any -> any any (msg:"other buffer"; content:"x"; byte_extract:1,0,n,relative; http.uri; content:"y"; offset:n; sid:2;)
+alert http any any -> any any (msg:"later buffer"; http.uri; content:"a"; pkt_data; content:"x"; byte_extract:1,0,n,relative; http.uri; content:"y"; offset:n; sid:2;)
 alert tcp any any -> any any (msg:"undefined"; content:"x"; distance:nope; sid:3;)
 alert tcp any any -> any any (msg:"nine bytes"; byte_test:9,>,1,0; sid:4;)
 alert tcp any any -> any any (msg:"both ends"; byte_jump:1,0,from_beginning,from_end; sid:5;)
@@ -408,7 +408,7 @@ alert tcp any any -> any any (msg:"nine vars"; byte_extract:1,0,a; byte_extract:
     };
     assert!(reason(1).contains("dce"), "{reasons:?}");
     assert!(
-        reason(2).contains("from another buffer (pkt_data)"),
+        reason(2).contains("from a buffer (pkt_data) inspected after this one"),
         "{reasons:?}"
     );
     assert!(
