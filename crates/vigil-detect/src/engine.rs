@@ -59,6 +59,8 @@ pub struct ScanConfig {
     pub alert_metadata: bool,
     /// Alerts carry `verdict{action}` (eve-log alert `verdict`).
     pub alert_verdict: bool,
+    /// Alerts carry `ether{src_mac, dest_mac}` of Ethernet frames (eve-log `ethernet`).
+    pub eve_ethernet: bool,
     /// At most this many rule alerts per packet, highest priority first (Suricata's
     /// `packet-alert-max`, 15 by default).
     pub packet_alert_max: usize,
@@ -88,6 +90,7 @@ impl Default for ScanConfig {
             async_oneside: false,
             alert_metadata: true,
             alert_verdict: false,
+            eve_ethernet: false,
             packet_alert_max: 15,
         }
     }
@@ -391,6 +394,8 @@ struct PktMeta {
     pcap_cnt: u64,
     ts: Timestamp,
     shard: u16,
+    /// Destination and source MAC of an Ethernet frame, for `ether` in alerts.
+    macs: Option<[u8; 12]>,
 }
 
 trait Sink {
@@ -466,7 +471,10 @@ fn read_inputs(
                         c.invalid_checksum += 1;
                         continue;
                     }
-                    let meta = place(pcap_cnt, ts, &d, c);
+                    let mut meta = place(pcap_cnt, ts, &d, c);
+                    if rec.linktype == crate::pcap::LINKTYPE_ETHERNET {
+                        meta.macs = rec.data.get(..12).and_then(|m| m.try_into().ok());
+                    }
                     sink.packet(meta, rec.linktype, rec.data, &d)?;
                 }
                 Ok(DecodeOutcome::Fragment(f)) => {
@@ -528,6 +536,7 @@ fn place(pcap_cnt: u64, ts: Timestamp, d: &Decoded<'_>, c: &mut Counters) -> Pkt
         pcap_cnt,
         ts,
         shard: (key.shard_hash() % SHARDS as u64) as u16,
+        macs: None,
     }
 }
 
@@ -1668,6 +1677,11 @@ impl Cx<'_> {
                 .cfg
                 .alert_verdict
                 .then_some(eve::Verdict { action: "alert" }),
+            ether: if self.cfg.eve_ethernet {
+                meta.macs.map(eve::Ether::from_macs)
+            } else {
+                None
+            },
         };
         let header = self.header(
             entry,
@@ -2584,6 +2598,11 @@ impl Cx<'_> {
                 .cfg
                 .alert_verdict
                 .then_some(eve::Verdict { action: "alert" }),
+            ether: if self.cfg.eve_ethernet {
+                meta.macs.map(eve::Ether::from_macs)
+            } else {
+                None
+            },
         };
         let header = self.header(
             entry,

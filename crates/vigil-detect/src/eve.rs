@@ -201,6 +201,31 @@ pub struct AlertBody<'a, M: Serialize, V: Serialize> {
     /// eve-log alert `verdict: yes`: what an IDS does with the packet (`alert`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub verdict: Option<Verdict>,
+    /// eve-log `ethernet: yes`: the frame's MAC addresses.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ether: Option<Ether>,
+}
+
+#[derive(Serialize)]
+pub struct Ether {
+    pub src_mac: String,
+    pub dest_mac: String,
+}
+
+impl Ether {
+    /// From the first 12 bytes of an Ethernet frame (destination, then source).
+    pub fn from_macs(m: [u8; 12]) -> Ether {
+        let fmt = |b: &[u8]| {
+            b.iter()
+                .map(|x| format!("{x:02x}"))
+                .collect::<Vec<_>>()
+                .join(":")
+        };
+        Ether {
+            dest_mac: fmt(&m[..6]),
+            src_mac: fmt(&m[6..]),
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -513,5 +538,19 @@ mod tests {
         let t = TcpInfo::from_flags(0x02 | 0x10, 0x12);
         assert_eq!(t.tcp_flags, "12");
         assert!(t.syn && t.ack && !t.fin);
+    }
+}
+
+#[cfg(test)]
+mod ether_tests {
+    use super::Ether;
+
+    #[test]
+    fn macs_are_destination_then_source_in_lower_hex() {
+        let e = Ether::from_macs([
+            0, 0x25, 0x90, 0xe3, 0xd2, 0xe1, 0x0c, 0x86, 0x10, 0xed, 0xd7, 0xc6,
+        ]);
+        assert_eq!(e.dest_mac, "00:25:90:e3:d2:e1");
+        assert_eq!(e.src_mac, "0c:86:10:ed:d7:c6");
     }
 }

@@ -381,6 +381,7 @@ struct Settings {
     threshold_file: Option<PathBuf>,
     alert_metadata: Option<bool>,
     alert_verdict: Option<bool>,
+    eve_ethernet: Option<bool>,
     packet_alert_max: Option<usize>,
 }
 
@@ -424,6 +425,7 @@ impl Settings {
                 "threshold-file" => s.threshold_file = Some(PathBuf::from(v)),
                 "eve.alert.metadata" => s.alert_metadata = Some(boolean(k, v)?),
                 "eve.alert.verdict" => s.alert_verdict = Some(boolean(k, v)?),
+                "eve.ethernet" => s.eve_ethernet = Some(boolean(k, v)?),
                 "packet-alert-max" => {
                     s.packet_alert_max = Some(
                         v.parse()
@@ -448,6 +450,7 @@ impl Settings {
             threshold_file: later.threshold_file.or(self.threshold_file),
             alert_metadata: later.alert_metadata.or(self.alert_metadata),
             alert_verdict: later.alert_verdict.or(self.alert_verdict),
+            eve_ethernet: later.eve_ethernet.or(self.eve_ethernet),
             packet_alert_max: later.packet_alert_max.or(self.packet_alert_max),
         }
     }
@@ -467,6 +470,9 @@ impl Settings {
         }
         if let Some(v) = self.alert_verdict {
             cfg.alert_verdict = v;
+        }
+        if let Some(v) = self.eve_ethernet {
+            cfg.eve_ethernet = v;
         }
         // Suricata falls back to its default for 0.
         if let Some(n) = self.packet_alert_max.filter(|&n| n > 0) {

@@ -354,6 +354,11 @@ fn alert_metadata(outputs: &serde_yaml::Value) -> Vec<(String, String)> {
         return out;
     };
     for o in list {
+        match o.get("eve-log").and_then(|e| e.get("ethernet")) {
+            Some(serde_yaml::Value::Bool(v)) => out.push(("eve.ethernet".into(), v.to_string())),
+            Some(serde_yaml::Value::String(v)) => out.push(("eve.ethernet".into(), v.clone())),
+            _ => {}
+        }
         let Some(types) = o
             .get("eve-log")
             .and_then(|e| e.get("types"))
