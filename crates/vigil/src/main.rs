@@ -37,12 +37,14 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Inspect captures against threat-intel indicators; write Suricata EVE JSON.
+    /// Inspect captures against indicators, Suricata rules and behaviour models; write EVE JSON.
     ///
     /// Reads pcap and pcapng files (also directories, and - for stdin), follows flows, parses
     /// DNS, HTTP and TLS, and matches IPs, domains, URLs, SNIs, JA3/JA4 and hashes against the
-    /// indicators given with --intel. Output is one EVE JSON event per line (alert, dns, tls,
-    /// http, flow, stats), byte-identical whatever --threads is.
+    /// indicators given with --intel, runs the Suricata rules given with --rules, and runs the
+    /// behaviour models (scans, beaconing, DNS tunnelling, DGA; --no-models turns them off).
+    /// Output is one EVE JSON event per line (alert, dns, tls, http, flow, stats),
+    /// byte-identical whatever --threads is.
     ///
     /// Exit status: 0 when the scan completed (alerts or not), 2 for usage errors or unreadable
     /// input.
@@ -50,6 +52,7 @@ enum Command {
     /// Examples:
     ///   vigil scan --intel samples/intel samples/pcaps/vigil-demo.pcap
     ///   vigil scan --intel feed.json --format table capture.pcapng
+    ///   vigil scan --rules et-open/ --suricata-config suricata.yaml capture.pcap
     ///   tcpdump -w - | vigil scan --intel ips.txt --eve-types alert -
     #[command(verbatim_doc_comment)]
     Scan(ScanArgs),
