@@ -96,7 +96,7 @@ impl Default for EventTypes {
 pub fn format_timestamp(ts: Timestamp, out: &mut String) {
     let days = ts.secs.div_euclid(86_400);
     let rem = ts.secs.rem_euclid(86_400);
-    let (y, m, d) = civil_from_days(days);
+    let (y, m, d) = vigil_intel::timestamp::civil_from_days(days);
     let _ = write!(
         out,
         "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:06}+0000",
@@ -111,20 +111,6 @@ pub fn timestamp_string(ts: Timestamp) -> String {
     let mut s = String::with_capacity(31);
     format_timestamp(ts, &mut s);
     s
-}
-
-/// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
 /// IANA protocol names as Suricata prints them.
