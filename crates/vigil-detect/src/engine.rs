@@ -1660,37 +1660,9 @@ impl Cx<'_> {
                 reliability: ind.reliability.map(|r| r.as_str()),
                 matched_field,
             },
-            dns: match app {
-                AppRef::Dns(d) => Some(d),
-                _ => None,
-            },
-            tls: match app {
-                AppRef::Tls(t) => Some(t),
-                _ => None,
-            },
-            http: match app {
-                AppRef::Http(h) => Some(h),
-                _ => None,
-            },
-            flow: self.cfg.alert_metadata.then(|| alert_flow(&entry.core)),
-            verdict: self
-                .cfg
-                .alert_verdict
-                .then_some(eve::Verdict { action: "alert" }),
-            ether: if self.cfg.eve_ethernet {
-                meta.macs.map(eve::Ether::from_macs)
-            } else {
-                None
-            },
+            record: self.alert_record(entry, meta, app),
         };
-        let header = self.header(
-            entry,
-            EventType::Alert,
-            Some(dir),
-            meta.ts,
-            Some(meta.pcap_cnt),
-        );
-        self.write_event(EventType::Alert, header, body);
+        self.write_alert(entry, dir, meta, body);
     }
 
     fn match_flow_ips(&mut self, entry: &mut FlowEntry, meta: PktMeta, d: &Decoded<'_>) {
@@ -2405,6 +2377,57 @@ impl Cx<'_> {
 }
 
 impl Cx<'_> {
+    /// What an alert carries besides `alert` and `vigil`: the app-layer record, the flow, and
+    /// the verdict and MACs when configured.
+    fn alert_record<'e>(
+        &self,
+        entry: &FlowEntry,
+        meta: PktMeta,
+        app: AppRef<'e>,
+    ) -> eve::AlertRecord<'e> {
+        eve::AlertRecord {
+            dns: match app {
+                AppRef::Dns(d) => Some(d),
+                _ => None,
+            },
+            tls: match app {
+                AppRef::Tls(t) => Some(t),
+                _ => None,
+            },
+            http: match app {
+                AppRef::Http(h) => Some(h),
+                _ => None,
+            },
+            flow: self.cfg.alert_metadata.then(|| alert_flow(&entry.core)),
+            verdict: self
+                .cfg
+                .alert_verdict
+                .then_some(eve::Verdict { action: "alert" }),
+            ether: if self.cfg.eve_ethernet {
+                meta.macs.map(eve::Ether::from_macs)
+            } else {
+                None
+            },
+        }
+    }
+
+    fn write_alert<M: Serialize, V: Serialize>(
+        &mut self,
+        entry: &mut FlowEntry,
+        dir: Direction,
+        meta: PktMeta,
+        body: eve::AlertBody<'_, M, V>,
+    ) {
+        let header = self.header(
+            entry,
+            EventType::Alert,
+            Some(dir),
+            meta.ts,
+            Some(meta.pcap_cnt),
+        );
+        self.write_event(EventType::Alert, header, body);
+    }
+
     // --- Rules ---------------------------------------------------------------------------------
 
     fn view<'p>(
@@ -2581,37 +2604,9 @@ impl Cx<'_> {
                 confidence: sig.confidence,
                 attack: &sig.attack,
             },
-            dns: match app {
-                AppRef::Dns(d) => Some(d),
-                _ => None,
-            },
-            tls: match app {
-                AppRef::Tls(t) => Some(t),
-                _ => None,
-            },
-            http: match app {
-                AppRef::Http(h) => Some(h),
-                _ => None,
-            },
-            flow: self.cfg.alert_metadata.then(|| alert_flow(&entry.core)),
-            verdict: self
-                .cfg
-                .alert_verdict
-                .then_some(eve::Verdict { action: "alert" }),
-            ether: if self.cfg.eve_ethernet {
-                meta.macs.map(eve::Ether::from_macs)
-            } else {
-                None
-            },
+            record: self.alert_record(entry, meta, app),
         };
-        let header = self.header(
-            entry,
-            EventType::Alert,
-            Some(dir),
-            meta.ts,
-            Some(meta.pcap_cnt),
-        );
-        self.write_event(EventType::Alert, header, body);
+        self.write_alert(entry, dir, meta, body);
         self.attach_aux(Aux::Alert {
             sig: idx,
             facts: AlertFacts {

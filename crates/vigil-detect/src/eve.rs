@@ -175,7 +175,14 @@ pub struct AlertBody<'a, M: Serialize, V: Serialize> {
     /// Vigil's provenance and scoring: [`VigilInfo`] for indicator hits, [`RuleVigil`] for
     /// rule alerts.
     pub vigil: V,
-    /// The app-layer record that triggered the alert, as Suricata attaches it.
+    #[serde(flatten)]
+    pub record: AlertRecord<'a>,
+}
+
+/// The rest of an alert: the app-layer record that triggered it, as Suricata attaches it, the
+/// flow, and the configured extras.
+#[derive(Serialize)]
+pub struct AlertRecord<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dns: Option<&'a DnsEvent>,
     #[serde(skip_serializing_if = "Option::is_none")]
