@@ -228,25 +228,31 @@ fn valid_var(name: &str) -> bool {
 
 const MAX_NESTING: usize = 32;
 
-/// Parses an address: `any`, `$VAR`, `!x`, `[a,b,...]`, `1.2.3.4`, `10.0.0.0/8`,
-/// `10.0.0.0/255.0.0.0`, `1.2.3.4-1.2.3.9`, IPv6 forms.
-pub fn parse_address_spec(s: &str) -> Result<AddrSpec, String> {
-    parse_addr_depth(s.trim(), 0)
+/// The shape address and port specs share: `any`, `$VAR`, `!x`, `[a, b, ...]` (nested), or
+/// a leaf (an address, network or range; a port or port range).
+trait Spec: Sized + PartialEq {
+    /// "address" or "port", for messages.
+    const WHAT: &'static str;
+    fn any() -> Self;
+    fn var(name: String) -> Self;
+    fn not(inner: Self) -> Self;
+    fn list(items: Vec<Self>) -> Self;
+    fn leaf(s: &str) -> Result<Self, String>;
 }
 
-fn parse_addr_depth(s: &str, depth: usize) -> Result<AddrSpec, String> {
+fn parse_spec<T: Spec>(s: &str, depth: usize) -> Result<T, String> {
     if depth > MAX_NESTING {
         return Err("lists nested too deeply".into());
     }
     if s.is_empty() {
-        return Err("empty address".into());
+        return Err(format!("empty {}", T::WHAT));
     }
     if let Some(rest) = s.strip_prefix('!') {
-        let inner = parse_addr_depth(rest.trim_start(), depth + 1)?;
-        if inner == AddrSpec::Any {
+        let inner = parse_spec::<T>(rest.trim_start(), depth + 1)?;
+        if inner == T::any() {
             return Err("\"!any\" matches nothing".into());
         }
-        return Ok(AddrSpec::Not(Box::new(inner)));
+        return Ok(T::not(inner));
     }
     if let Some(rest) = s.strip_prefix('[') {
         let Some(inner) = rest.strip_suffix(']') else {
@@ -255,62 +261,87 @@ fn parse_addr_depth(s: &str, depth: usize) -> Result<AddrSpec, String> {
         let items = split_list(inner)?;
         return items
             .into_iter()
-            .map(|i| parse_addr_depth(i, depth + 1))
+            .map(|i| parse_spec::<T>(i, depth + 1))
             .collect::<Result<Vec<_>, _>>()
-            .map(AddrSpec::List);
+            .map(T::list);
     }
     if s.eq_ignore_ascii_case("any") {
-        return Ok(AddrSpec::Any);
+        return Ok(T::any());
     }
     if let Some(v) = s.strip_prefix('$') {
         if !valid_var(v) {
             return Err(format!("bad variable name \"{}\"", snippet(s)));
         }
-        return Ok(AddrSpec::Var(v.to_string()));
+        return Ok(T::var(v.to_string()));
     }
-    if let Some((a, b)) = s.split_once('/') {
-        let addr: IpAddr = a
-            .parse()
-            .map_err(|_| format!("\"{}\" is not an IP address", snippet(a)))?;
-        let max = if addr.is_ipv4() { 32 } else { 128 };
-        let prefix = if let Ok(p) = b.parse::<u8>() {
-            p
-        } else if let (true, Ok(mask)) = (addr.is_ipv4(), b.parse::<Ipv4Addr>()) {
-            let m = u32::from(mask);
-            if m.leading_ones() + m.trailing_zeros() != 32 {
-                return Err(format!("netmask {b} is not contiguous"));
+    T::leaf(s)
+}
+
+/// Parses an address: `any`, `$VAR`, `!x`, `[a,b,...]`, `1.2.3.4`, `10.0.0.0/8`,
+/// `10.0.0.0/255.0.0.0`, `1.2.3.4-1.2.3.9`, IPv6 forms.
+pub fn parse_address_spec(s: &str) -> Result<AddrSpec, String> {
+    parse_spec(s.trim(), 0)
+}
+
+impl Spec for AddrSpec {
+    const WHAT: &'static str = "address";
+    fn any() -> Self {
+        AddrSpec::Any
+    }
+    fn var(name: String) -> Self {
+        AddrSpec::Var(name)
+    }
+    fn not(inner: Self) -> Self {
+        AddrSpec::Not(Box::new(inner))
+    }
+    fn list(items: Vec<Self>) -> Self {
+        AddrSpec::List(items)
+    }
+    fn leaf(s: &str) -> Result<Self, String> {
+        if let Some((a, b)) = s.split_once('/') {
+            let addr: IpAddr = a
+                .parse()
+                .map_err(|_| format!("\"{}\" is not an IP address", snippet(a)))?;
+            let max = if addr.is_ipv4() { 32 } else { 128 };
+            let prefix = if let Ok(p) = b.parse::<u8>() {
+                p
+            } else if let (true, Ok(mask)) = (addr.is_ipv4(), b.parse::<Ipv4Addr>()) {
+                let m = u32::from(mask);
+                if m.leading_ones() + m.trailing_zeros() != 32 {
+                    return Err(format!("netmask {b} is not contiguous"));
+                }
+                m.leading_ones() as u8
+            } else {
+                return Err(format!("bad prefix length \"{}\"", snippet(b)));
+            };
+            if prefix > max {
+                return Err(format!("prefix length {prefix} is larger than {max}"));
             }
-            m.leading_ones() as u8
-        } else {
-            return Err(format!("bad prefix length \"{}\"", snippet(b)));
-        };
-        if prefix > max {
-            return Err(format!("prefix length {prefix} is larger than {max}"));
+            return Ok(AddrSpec::Net(IpNet { addr, prefix }));
         }
-        return Ok(AddrSpec::Net(IpNet { addr, prefix }));
-    }
-    if let Ok(addr) = s.parse::<IpAddr>() {
-        let prefix = if addr.is_ipv4() { 32 } else { 128 };
-        return Ok(AddrSpec::Net(IpNet { addr, prefix }));
-    }
-    if let Some((a, b)) = s.split_once('-') {
-        let (Ok(a), Ok(b)) = (a.trim().parse::<IpAddr>(), b.trim().parse::<IpAddr>()) else {
-            return Err(format!("\"{}\" is not an address or range", snippet(s)));
-        };
-        if a.is_ipv4() != b.is_ipv4() {
-            return Err("range mixes IPv4 and IPv6".into());
+        if let Ok(addr) = s.parse::<IpAddr>() {
+            let prefix = if addr.is_ipv4() { 32 } else { 128 };
+            return Ok(AddrSpec::Net(IpNet { addr, prefix }));
         }
-        if a > b {
-            return Err("range start is after its end".into());
+        if let Some((a, b)) = s.split_once('-') {
+            let (Ok(a), Ok(b)) = (a.trim().parse::<IpAddr>(), b.trim().parse::<IpAddr>()) else {
+                return Err(format!("\"{}\" is not an address or range", snippet(s)));
+            };
+            if a.is_ipv4() != b.is_ipv4() {
+                return Err("range mixes IPv4 and IPv6".into());
+            }
+            if a > b {
+                return Err("range start is after its end".into());
+            }
+            return Ok(AddrSpec::Range(a, b));
         }
-        return Ok(AddrSpec::Range(a, b));
+        Err(format!("\"{}\" is not an IP address", snippet(s)))
     }
-    Err(format!("\"{}\" is not an IP address", snippet(s)))
 }
 
 /// Parses ports: `any`, `$VAR`, `80`, `1024:`, `:1023`, `a:b`, `!x`, `[a,b,...]`.
 pub fn parse_port_spec(s: &str) -> Result<PortSpec, String> {
-    parse_ports_depth(s.trim(), 0)
+    parse_spec(s.trim(), 0)
 }
 
 fn parse_port_num(s: &str) -> Result<u16, String> {
@@ -322,60 +353,42 @@ fn parse_port_num(s: &str) -> Result<u16, String> {
         .map_err(|_| format!("port {} is larger than 65535", snippet(s)))
 }
 
-fn parse_ports_depth(s: &str, depth: usize) -> Result<PortSpec, String> {
-    if depth > MAX_NESTING {
-        return Err("lists nested too deeply".into());
+impl Spec for PortSpec {
+    const WHAT: &'static str = "port";
+    fn any() -> Self {
+        PortSpec::Any
     }
-    if s.is_empty() {
-        return Err("empty port".into());
+    fn var(name: String) -> Self {
+        PortSpec::Var(name)
     }
-    if let Some(rest) = s.strip_prefix('!') {
-        let inner = parse_ports_depth(rest.trim_start(), depth + 1)?;
-        if inner == PortSpec::Any {
-            return Err("\"!any\" matches nothing".into());
+    fn not(inner: Self) -> Self {
+        PortSpec::Not(Box::new(inner))
+    }
+    fn list(items: Vec<Self>) -> Self {
+        PortSpec::List(items)
+    }
+    fn leaf(s: &str) -> Result<Self, String> {
+        if let Some((a, b)) = s.split_once(':') {
+            let lo = if a.trim().is_empty() {
+                0
+            } else {
+                parse_port_num(a)?
+            };
+            let hi = if b.trim().is_empty() {
+                u16::MAX
+            } else {
+                parse_port_num(b)?
+            };
+            if a.trim().is_empty() && b.trim().is_empty() {
+                return Err("range without bounds".into());
+            }
+            if lo > hi {
+                return Err(format!("port range {lo}:{hi} is empty (start after end)"));
+            }
+            return Ok(PortSpec::Range(lo, hi));
         }
-        return Ok(PortSpec::Not(Box::new(inner)));
+        Ok(PortSpec::Port(parse_port_num(s)?))
     }
-    if let Some(rest) = s.strip_prefix('[') {
-        let Some(inner) = rest.strip_suffix(']') else {
-            return Err("list without closing ']'".into());
-        };
-        let items = split_list(inner)?;
-        return items
-            .into_iter()
-            .map(|i| parse_ports_depth(i, depth + 1))
-            .collect::<Result<Vec<_>, _>>()
-            .map(PortSpec::List);
-    }
-    if s.eq_ignore_ascii_case("any") {
-        return Ok(PortSpec::Any);
-    }
-    if let Some(v) = s.strip_prefix('$') {
-        if !valid_var(v) {
-            return Err(format!("bad variable name \"{}\"", snippet(s)));
-        }
-        return Ok(PortSpec::Var(v.to_string()));
-    }
-    if let Some((a, b)) = s.split_once(':') {
-        let lo = if a.trim().is_empty() {
-            0
-        } else {
-            parse_port_num(a)?
-        };
-        let hi = if b.trim().is_empty() {
-            u16::MAX
-        } else {
-            parse_port_num(b)?
-        };
-        if a.trim().is_empty() && b.trim().is_empty() {
-            return Err("range without bounds".into());
-        }
-        if lo > hi {
-            return Err(format!("port range {lo}:{hi} is empty (start after end)"));
-        }
-        return Ok(PortSpec::Range(lo, hi));
-    }
-    Ok(PortSpec::Port(parse_port_num(s)?))
 }
 
 // ---------------------------------------------------------------------------------------------
