@@ -154,7 +154,7 @@ pub fn mutations(seed: &[u8], count: usize, mut f: impl FnMut(&[u8])) {
 
 /// Suricata rule text: a rule file (commented-out rules included), each parsed rule's
 /// executability (which translates and compiles its pcres), the text as a single rule, and as a
-/// classification.config.
+/// classification.config, threshold.config, reputation files and header specs.
 pub fn rules(data: &[u8]) {
     use crate::rules::{self, classification::ClassificationTable, ParseOptions};
     let text = String::from_utf8_lossy(data);
@@ -172,4 +172,10 @@ pub fn rules(data: &[u8]) {
         let _ = r.executable();
     }
     let _ = ClassificationTable::parse("fuzz.config", &text);
+    // The files rule loading reads beside the rules: threshold.config, IP reputation, and
+    // header address/port specs (vars). suricata.yaml is left out: its `include` reads files.
+    let _ = rules::threshold_config::parse_threshold_config("fuzz.threshold", &text);
+    let _ = rules::iprep::IpReputation::parse("fuzz.cats", data, &[("fuzz.list", data)]);
+    let _ = rules::parse_address_spec(&text);
+    let _ = rules::parse_port_spec(&text);
 }
