@@ -2,9 +2,11 @@
 #![forbid(unsafe_code)]
 
 pub mod indicator;
+pub mod record;
 pub mod score;
 pub mod tlp;
 
 pub use indicator::{Confidence, Indicator, IndicatorType, Severity};
+pub use record::{IntelRecord, KillChainPhase, RecordScore, SourceClaim};
 pub use score::{score, DecayModel, Reliability, Score};
 pub use tlp::Tlp;
