@@ -19,8 +19,10 @@
 //! is an error naming the record and field.
 #![forbid(unsafe_code)]
 
+pub mod bundle;
 pub mod csvfeed;
 pub mod list;
+pub mod markings;
 pub mod normalize;
 pub mod pattern;
 pub mod stix;

@@ -190,10 +190,37 @@ pub fn civil_from_days(z: i64) -> (i64, i64, i64) {
     (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
+/// Unix seconds as STIX's UTC timestamp form with milliseconds, `2024-05-01T12:00:00.000Z`.
+pub fn format_rfc3339(secs: i64) -> String {
+    let (y, mo, d) = civil_from_days(secs.div_euclid(86_400));
+    let s = secs.rem_euclid(86_400);
+    format!(
+        "{y:04}-{mo:02}-{d:02}T{:02}:{:02}:{:02}.000Z",
+        s / 3600,
+        s % 3600 / 60,
+        s % 60
+    )
+}
+
+/// Unix seconds as a calendar date, `2024-05-01`.
+pub fn format_date(secs: i64) -> String {
+    let (y, mo, d) = civil_from_days(secs.div_euclid(86_400));
+    format!("{y:04}-{mo:02}-{d:02}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn formatting_reads_back() {
+        for t in [0, 1_700_000_000, -86_401, 4_102_444_799] {
+            assert_eq!(parse_rfc3339(&format_rfc3339(t)), Ok(t));
+        }
+        assert_eq!(format_rfc3339(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(format_date(1_700_000_000), "2023-11-14");
+    }
 
     #[test]
     fn rfc3339_forms() {
