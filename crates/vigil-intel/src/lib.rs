@@ -21,6 +21,7 @@
 
 pub mod bundle;
 pub mod csvfeed;
+pub mod feeds;
 pub mod list;
 pub mod markings;
 pub mod normalize;
