@@ -22,6 +22,7 @@
 pub mod bundle;
 pub mod csvfeed;
 pub mod feeds;
+pub mod ingest;
 pub mod list;
 pub mod markings;
 pub mod normalize;
@@ -144,9 +145,27 @@ pub enum IntelError {
         #[source]
         source: PatternError,
     },
+    /// An input with unusable records, every one listed; nothing of it was stored.
+    #[error("{input}: {} invalid record(s), nothing imported (--skip-invalid imports the rest):{}", problems.len(), list_problems(problems))]
+    Invalid {
+        input: String,
+        problems: Vec<Skipped>,
+    },
     /// The first skipped record, in strict mode.
     #[error("{location}: {reason} (strict mode)")]
     Strict { location: String, reason: String },
+}
+
+fn list_problems(p: &[Skipped]) -> String {
+    let mut s = String::new();
+    for x in p.iter().take(50) {
+        s.push_str("\n  ");
+        s.push_str(&x.to_string());
+    }
+    if p.len() > 50 {
+        s.push_str(&format!("\n  … and {} more", p.len() - 50));
+    }
+    s
 }
 
 /// Receives indicators as they are parsed, so a large feed never sits in memory as a whole.
@@ -372,6 +391,16 @@ pub fn load_reader(name: &str, mut r: impl Read, opts: &LoadOptions) -> Result<F
 /// Loads a feed held in memory.
 pub fn load_bytes(name: &str, data: &[u8], opts: &LoadOptions) -> Result<Feed, IntelError> {
     parse_bytes(name, data, opts, None)
+}
+
+/// [`load_bytes`], handing every indicator to `sink` instead of collecting it.
+pub fn load_bytes_with(
+    name: &str,
+    data: &[u8],
+    opts: &LoadOptions,
+    sink: &mut dyn FnMut(Indicator),
+) -> Result<Feed, IntelError> {
+    parse_bytes(name, data, opts, Some(sink))
 }
 
 fn parse_bytes(

@@ -208,10 +208,39 @@ pub fn format_date(secs: i64) -> String {
     format!("{y:04}-{mo:02}-{d:02}")
 }
 
+/// A duration like `90s`, `30m`, `12h`, `7d` or `2w` (a bare number is seconds), in seconds.
+pub fn parse_duration(s: &str) -> Result<i64, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: i64 = num
+        .parse()
+        .map_err(|_| format!("invalid duration {s:?} (expected e.g. 90s, 30m, 12h, 7d, 2w)"))?;
+    let mult = match unit.trim() {
+        "" | "s" | "sec" | "secs" => 1,
+        "m" | "min" | "mins" => 60,
+        "h" | "hour" | "hours" => 3600,
+        "d" | "day" | "days" => 86_400,
+        "w" | "week" | "weeks" => 7 * 86_400,
+        _ => return Err(format!("invalid duration unit in {s:?} (s, m, h, d or w)")),
+    };
+    n.checked_mul(mult)
+        .ok_or_else(|| format!("duration {s:?} is too large"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn durations_have_units() {
+        assert_eq!(parse_duration("90"), Ok(90));
+        assert_eq!(parse_duration("30m"), Ok(1800));
+        assert_eq!(parse_duration("7d"), Ok(604_800));
+        assert!(parse_duration("7y").is_err());
+        assert!(parse_duration("h").is_err());
+    }
 
     #[test]
     fn formatting_reads_back() {

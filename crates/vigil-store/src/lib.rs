@@ -13,6 +13,8 @@
 //! Every import is one transaction: it lands whole or not at all.
 #![forbid(unsafe_code)]
 
+pub mod collect;
+pub mod export;
 mod schema;
 
 use std::collections::BTreeMap;

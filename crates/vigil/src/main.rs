@@ -2,6 +2,7 @@
 //! happens in the library crates.
 #![forbid(unsafe_code)]
 
+mod cmd_intel;
 mod cmd_models;
 mod cmd_rules;
 
@@ -62,6 +63,9 @@ enum Command {
     /// Behaviour models: rebuild the DGA model, check a models.toml.
     #[command(subcommand)]
     Models(cmd_models::ModelsCommand),
+    /// Threat-intelligence store: import, collect, validate, show, stats, export feeds.
+    #[command(subcommand)]
+    Intel(cmd_intel::IntelCommand),
     /// Benchmark helpers: build reproducible large inputs.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -72,6 +76,13 @@ struct ScanArgs {
     /// Indicator file or directory (STIX 2.1 JSON, CSV with header, or a plain list). Repeatable.
     #[arg(long, value_name = "PATH")]
     intel: Vec<PathBuf>,
+    /// Match against the indicator records of an intel store (a --data-dir of `vigil intel`),
+    /// every TLP, scored by their merged confidence and decayed from their last sighting.
+    #[arg(long, value_name = "DIR")]
+    intel_db: Option<PathBuf>,
+    /// Region of the store given with --intel-db.
+    #[arg(long, value_name = "ID", default_value = vigil_store::DEFAULT_REGION)]
+    intel_region: String,
     /// Confidence (0-100) for indicators whose feed gives none.
     #[arg(long, value_name = "N", default_value_t = 50, value_parser = clap::value_parser!(u8).range(0..=100))]
     intel_confidence: u8,
@@ -205,6 +216,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Scan(args) => scan(args),
         Command::Rules(cmd) => cmd_rules::run(cmd),
         Command::Models(cmd) => cmd_models::run(cmd),
+        Command::Intel(cmd) => cmd_intel::run(cmd),
         Command::Bench(BenchCommand::MakeCapture {
             output,
             copies,
@@ -588,6 +600,22 @@ fn load_intel(args: &ScanArgs) -> Result<(Arc<IndicatorTables>, f64)> {
                 "warning: {}: {rejected} indicators could not be matched (first: {first})",
                 path.display()
             );
+        }
+    }
+    if let Some(dir) = &args.intel_db {
+        let path = vigil_store::db_path(dir, &args.intel_region)?;
+        if !path.exists() {
+            bail!("--intel-db {}: no store for region {} ({} does not exist)", dir.display(), args.intel_region, path.display());
+        }
+        let store = vigil_store::Store::open_path(&path)?;
+        let mut rejected = 0usize;
+        store.for_each_record(&vigil_store::RecordFilter::default(), &mut |r| {
+            if builder.add(&cmd_intel::record_indicator(&r)).is_err() {
+                rejected += 1;
+            }
+        })?;
+        if rejected > 0 {
+            eprintln!("warning: {}: {rejected} records could not be matched", path.display());
         }
     }
     for (src, grade) in per_source {

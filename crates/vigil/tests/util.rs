@@ -86,3 +86,39 @@ pub fn tshark_fields(
         .map(|l| l.split('\t').map(str::to_string).collect())
         .collect()
 }
+
+/// The Python interpreter with the reference peers (stix2-validator, stix2-patterns, pymisp,
+/// pymispwarninglists): `VIGIL_PYTHON`, else the repository's `.venv`. `None` (the caller
+/// skips) when absent, except under CI, which installs it, where absence is a failure.
+pub fn python_peer() -> Option<PathBuf> {
+    let p = std::env::var_os("VIGIL_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join(".venv/bin/python"));
+    if p.exists() {
+        return Some(p);
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "CI must provide the Python peers at {} (see .ci/run)",
+        p.display()
+    );
+    eprintln!("skipped: no python peer at {}", p.display());
+    None
+}
+
+/// Runs a Python snippet with the peer interpreter; returns stdout, panicking on failure.
+pub fn run_python(python: &Path, script: &str, args: &[&str]) -> String {
+    let out = Command::new(python)
+        .arg("-c")
+        .arg(script)
+        .args(args)
+        .current_dir(repo())
+        .output()
+        .expect("python runs");
+    assert!(
+        out.status.success(),
+        "python failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf-8")
+}

@@ -1,0 +1,381 @@
+//! Named sources (`sources.toml`) and their collection: fetch, ingest, store, one transaction
+//! per source, and one result per source whatever happens to the others.
+//!
+//! ```toml
+//! [[source]]
+//! name = "threatfox"
+//! url = "https://threatfox.abuse.ch/export/csv/recent/"   # or: path = "feeds/local.json"
+//! format = "csv"        # auto (default), stix, misp, csv, text
+//! reliability = "B2"    # Admiralty source grade A–F, optional credibility 1–6
+//! tlp = "green"         # marking for what the source leaves unmarked (default amber)
+//! confidence = 60       # for records without one (default 50)
+//! schedule = "1h"       # how often `collect` runs it (default 1h)
+//! skip_invalid = true   # store the valid part of a partly broken feed (default false)
+//! ```
+//!
+//! HTTP sources send `If-None-Match` with the last ETag, so an unchanged feed costs one
+//! round trip and no import.
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use vigil_intel::ingest::{self, IngestOptions, InputFormat};
+use vigil_intel::validate::FalsePositiveScreen;
+use vigil_model::{Reliability, Tlp};
+
+use crate::{CollectState, ImportBatch, ImportSummary, SourceInfo, Store};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    #[serde(default)]
+    source: Vec<RawSource>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSource {
+    name: String,
+    url: Option<String>,
+    path: Option<PathBuf>,
+    format: Option<String>,
+    reliability: Option<String>,
+    tlp: Option<String>,
+    confidence: Option<u8>,
+    schedule: Option<String>,
+    #[serde(default)]
+    skip_invalid: bool,
+}
+
+/// Where a source's data comes from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Location {
+    Url(String),
+    Path(PathBuf),
+}
+
+/// A validated source definition.
+#[derive(Clone, Debug)]
+pub struct SourceSpec {
+    pub name: String,
+    pub location: Location,
+    pub format: InputFormat,
+    pub reliability: Option<Reliability>,
+    pub credibility: Option<u8>,
+    pub tlp: Tlp,
+    pub confidence: u8,
+    /// Seconds between runs.
+    pub schedule: i64,
+    pub skip_invalid: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SourcesError {
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{}: {message}", path.display())]
+    Invalid { path: PathBuf, message: String },
+}
+
+/// Parses an Admiralty code: a grade `A`–`F`, optionally followed by a credibility `1`–`6`.
+pub fn parse_admiralty(s: &str) -> Result<(Reliability, Option<u8>), String> {
+    let t = s.trim();
+    let (g, c) = t.split_at(t.len().min(1));
+    let grade: Reliability = g.parse().map_err(|e: vigil_model::score::UnknownReliability| e.to_string())?;
+    let cred = match c {
+        "" => None,
+        _ => match c.parse::<u8>() {
+            Ok(n @ 1..=6) => Some(n),
+            _ => return Err(format!("invalid Admiralty code {s:?}: credibility is 1-6 (e.g. B2)")),
+        },
+    };
+    Ok((grade, cred))
+}
+
+/// Reads and validates a sources file. Relative `path`s resolve against the file's directory.
+pub fn load_sources(path: &Path) -> Result<Vec<SourceSpec>, SourcesError> {
+    let text = std::fs::read_to_string(path).map_err(|source| SourcesError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    parse_sources(path, &text)
+}
+
+pub fn parse_sources(path: &Path, text: &str) -> Result<Vec<SourceSpec>, SourcesError> {
+    let invalid = |message: String| SourcesError::Invalid {
+        path: path.to_path_buf(),
+        message,
+    };
+    let raw: RawFile = toml::from_str(text).map_err(|e| invalid(e.to_string()))?;
+    let base = path.parent().unwrap_or(Path::new("."));
+    let mut out: Vec<SourceSpec> = Vec::new();
+    for (i, s) in raw.source.into_iter().enumerate() {
+        let at = |m: String| invalid(format!("source[{i}] ({}): {m}", s.name));
+        if s.name.trim().is_empty() {
+            return Err(invalid(format!("source[{i}]: name is empty")));
+        }
+        if out.iter().any(|o| o.name == s.name) {
+            return Err(at("a source of this name is defined twice".into()));
+        }
+        let location = match (&s.url, &s.path) {
+            (Some(u), None) => {
+                if !(u.starts_with("http://") || u.starts_with("https://")) {
+                    return Err(at(format!("url {u:?} must be http:// or https://")));
+                }
+                Location::Url(u.clone())
+            }
+            (None, Some(p)) => Location::Path(if p.is_absolute() {
+                p.clone()
+            } else {
+                base.join(p)
+            }),
+            _ => return Err(at("give exactly one of url or path".into())),
+        };
+        let format = s
+            .format
+            .as_deref()
+            .map(str::parse)
+            .transpose()
+            .map_err(at)?
+            .unwrap_or_default();
+        let (reliability, credibility) = match &s.reliability {
+            Some(r) => {
+                let (g, c) = parse_admiralty(r).map_err(at)?;
+                (Some(g), c)
+            }
+            None => (None, None),
+        };
+        let tlp = s
+            .tlp
+            .as_deref()
+            .map(str::parse::<Tlp>)
+            .transpose()
+            .map_err(|e| at(e.to_string()))?
+            .unwrap_or(Tlp::Amber);
+        let confidence = s.confidence.unwrap_or(50);
+        if confidence > 100 {
+            return Err(at("confidence is 0-100".into()));
+        }
+        let schedule = match &s.schedule {
+            Some(d) => vigil_intel::timestamp::parse_duration(d).map_err(at)?,
+            None => 3600,
+        };
+        if schedule <= 0 {
+            return Err(at("schedule must be positive".into()));
+        }
+        out.push(SourceSpec {
+            name: s.name,
+            location,
+            format,
+            reliability,
+            credibility,
+            tlp,
+            confidence,
+            schedule,
+            skip_invalid: s.skip_invalid,
+        });
+    }
+    Ok(out)
+}
+
+/// The outcome of one source (the seed's CollectionResult).
+#[derive(Clone, Debug, Serialize)]
+pub struct CollectionResult {
+    pub source: String,
+    pub ok: bool,
+    /// `imported`, `unchanged` (HTTP 304), `not-due`, or `failed`.
+    pub status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub summary: Option<ImportSummary>,
+    pub skipped: usize,
+    pub false_positive_risk: usize,
+}
+
+/// Fetched bytes, or "not modified".
+pub enum Fetched {
+    Data { bytes: Vec<u8>, etag: Option<String> },
+    NotModified,
+}
+
+/// GETs a URL (http or https), with `If-None-Match` when an ETag is known.
+pub fn fetch(url: &str, etag: Option<&str>, timeout: Duration) -> Result<Fetched, String> {
+    let agent = ureq::AgentBuilder::new().timeout(timeout).build();
+    let mut req = agent.get(url).set("User-Agent", concat!("vigil/", env!("CARGO_PKG_VERSION")));
+    if let Some(e) = etag {
+        req = req.set("If-None-Match", e);
+    }
+    match req.call() {
+        Ok(resp) if resp.status() == 304 => Ok(Fetched::NotModified),
+        Ok(resp) => {
+            let etag = resp.header("ETag").map(str::to_string);
+            let mut bytes = Vec::new();
+            std::io::Read::read_to_end(&mut resp.into_reader().take(1 << 31), &mut bytes)
+                .map_err(|e| format!("{url}: reading body: {e}"))?;
+            Ok(Fetched::Data { bytes, etag })
+        }
+        Err(ureq::Error::Status(304, _)) => Ok(Fetched::NotModified),
+        Err(ureq::Error::Status(code, resp)) => Err(format!(
+            "{url}: HTTP {code} {}",
+            resp.status_text()
+        )),
+        Err(e) => Err(format!("{url}: {e}")),
+    }
+}
+
+use std::io::Read as _;
+
+/// Runs the sources: named ones always, otherwise those due by their schedule (or all with
+/// `force`). A failing source is reported and the next one runs.
+pub fn collect(
+    store: &mut Store,
+    sources: &[SourceSpec],
+    names: &[String],
+    force: bool,
+    now: i64,
+    screen: Option<&dyn FalsePositiveScreen>,
+) -> Vec<CollectionResult> {
+    let mut results = Vec::new();
+    for spec in sources {
+        if !names.is_empty() && !names.contains(&spec.name) {
+            continue;
+        }
+        let state = store.collect_state(&spec.name).unwrap_or_default();
+        let due = state
+            .last_run
+            .is_none_or(|t| now.saturating_sub(t) >= spec.schedule);
+        if names.is_empty() && !force && !due {
+            results.push(CollectionResult {
+                source: spec.name.clone(),
+                ok: true,
+                status: "not-due",
+                reason: state.last_run.map(|t| {
+                    format!(
+                        "next run in {} s",
+                        (t + spec.schedule).saturating_sub(now)
+                    )
+                }),
+                summary: None,
+                skipped: 0,
+                false_positive_risk: 0,
+            });
+            continue;
+        }
+        let outcome = collect_one(store, spec, &state, now, screen);
+        let mut st = state.clone();
+        st.last_run = Some(now);
+        let result = match outcome {
+            Ok((res, checkpoint)) => {
+                st.last_ok = Some(now);
+                st.last_error = None;
+                if checkpoint.is_some() {
+                    st.checkpoint = checkpoint;
+                }
+                res
+            }
+            Err(reason) => {
+                st.last_error = Some(reason.clone());
+                CollectionResult {
+                    source: spec.name.clone(),
+                    ok: false,
+                    status: "failed",
+                    reason: Some(reason),
+                    summary: None,
+                    skipped: 0,
+                    false_positive_risk: 0,
+                }
+            }
+        };
+        if let Err(e) = store.set_collect_state(&spec.name, &st) {
+            tracing::warn!(source = %spec.name, error = %e, "could not record collection state");
+        }
+        results.push(result);
+    }
+    results
+}
+
+fn collect_one(
+    store: &mut Store,
+    spec: &SourceSpec,
+    state: &CollectState,
+    now: i64,
+    screen: Option<&dyn FalsePositiveScreen>,
+) -> Result<(CollectionResult, Option<String>), String> {
+    let info = SourceInfo {
+        name: spec.name.clone(),
+        reliability: spec.reliability,
+        credibility: spec.credibility,
+        tlp: spec.tlp,
+        confidence: spec.confidence,
+    };
+    let (batch, checkpoint) = {
+        let known = |id: &str| store.has_object(id).unwrap_or(false);
+        let o = IngestOptions {
+            format: spec.format,
+            source: spec.name.clone(),
+            confidence: spec.confidence,
+            reliability: spec.reliability,
+            credibility: spec.credibility,
+            tlp: spec.tlp,
+            now,
+            skip_invalid: spec.skip_invalid,
+            screen,
+            known_ids: Some(&known),
+        };
+        match &spec.location {
+            Location::Path(p) => (ingest::ingest_path(p, &o).map_err(|e| e.to_string())?, None),
+            Location::Url(u) => {
+                match fetch(u, state.checkpoint.as_deref(), Duration::from_secs(60))? {
+                    Fetched::NotModified => {
+                        return Ok((
+                            CollectionResult {
+                                source: spec.name.clone(),
+                                ok: true,
+                                status: "unchanged",
+                                reason: Some("HTTP 304 Not Modified".into()),
+                                summary: None,
+                                skipped: 0,
+                                false_positive_risk: 0,
+                            },
+                            None,
+                        ))
+                    }
+                    Fetched::Data { bytes, etag } => (
+                        ingest::ingest_bytes(u, &bytes, &o).map_err(|e| e.to_string())?,
+                        etag,
+                    ),
+                }
+            }
+        }
+    };
+    let skipped = batch.skipped.len();
+    let fp = batch.false_positive_risk;
+    let summary = store
+        .import(
+            &info,
+            ImportBatch {
+                objects: batch.objects,
+                records: batch.records,
+            },
+            now,
+            &mut |_| {},
+        )
+        .map_err(|e| e.to_string())?;
+    Ok((
+        CollectionResult {
+            source: spec.name.clone(),
+            ok: true,
+            status: "imported",
+            reason: None,
+            summary: Some(summary),
+            skipped,
+            false_positive_risk: fp,
+        },
+        checkpoint,
+    ))
+}
