@@ -21,6 +21,7 @@
 
 pub mod csvfeed;
 pub mod list;
+pub mod misp;
 pub mod normalize;
 pub mod pattern;
 pub mod stix;
