@@ -701,6 +701,16 @@ struct EventCtx {
     timestamp: i64,
 }
 
+/// A galaxy cluster's fields.
+struct Cluster {
+    uuid: Option<String>,
+    ctype: String,
+    value: String,
+    galaxy: String,
+    description: Option<String>,
+    tag: Option<String>,
+}
+
 /// A MISP attribute's fields.
 struct Attr {
     uuid: Option<String>,
@@ -844,7 +854,7 @@ impl<'n> Importer<'n> {
         };
         for (gi, g) in list.iter().enumerate() {
             let gp = join(base, &format!("Galaxy[{gi}]"));
-            let res = (|| -> Result<Vec<(Option<String>, String, String, String, Option<String>, Option<String>)>, Bad> {
+            let res = (|| -> Result<Vec<Cluster>, Bad> {
                 let gm = as_object(g, &gp)?;
                 let gtype = opt_str(gm, "type", &gp)?.unwrap_or_default().to_string();
                 let gname = opt_str(gm, "name", &gp)?.unwrap_or(&gtype).to_string();
@@ -856,20 +866,28 @@ impl<'n> Importer<'n> {
                     let Some(value) = opt_str(cm, "value", &cp)? else {
                         return Err((format!("{cp}.value"), "cluster without a value".into()));
                     };
-                    out.push((
-                        opt_str(cm, "uuid", &cp)?.and_then(valid_uuid),
+                    out.push(Cluster {
+                        uuid: opt_str(cm, "uuid", &cp)?.and_then(valid_uuid),
                         ctype,
-                        value.to_string(),
-                        gname.clone(),
-                        opt_str(cm, "description", &cp)?.map(str::to_string),
-                        opt_str(cm, "tag_name", &cp)?.map(str::to_string),
-                    ));
+                        value: value.to_string(),
+                        galaxy: gname.clone(),
+                        description: opt_str(cm, "description", &cp)?.map(str::to_string),
+                        tag: opt_str(cm, "tag_name", &cp)?.map(str::to_string),
+                    });
                 }
                 Ok(out)
             })();
             match res {
                 Ok(clusters) => {
-                    for (uuid, ctype, value, gname, desc, tag) in clusters {
+                    for Cluster {
+                        uuid,
+                        ctype,
+                        value,
+                        galaxy: gname,
+                        description: desc,
+                        tag,
+                    } in clusters
+                    {
                         if let Some(t) = &tag {
                             covered.insert(t.clone());
                         }
