@@ -34,7 +34,7 @@ pub struct Document {
 /// Reads a bundle, a bare array of objects, or one object.
 pub fn parse_document(name: &str, data: &[u8]) -> Result<Document, IntelError> {
     let data = crate::strip_bom(data);
-    let root: Value = serde_json::from_slice(data).map_err(|e| json_error(name, &e))?;
+    let root: Value = serde_json::from_slice(data).map_err(|e| crate::json_error(name, &e))?;
     let (items, prefix) = match root {
         Value::Object(mut m) if m.get("type").and_then(Value::as_str) == Some("bundle") => {
             match m.remove("objects") {
@@ -81,18 +81,6 @@ pub fn parse_document(name: &str, data: &[u8]) -> Result<Document, IntelError> {
         doc.paths.push(path);
     }
     Ok(doc)
-}
-
-pub(crate) fn json_error(name: &str, e: &serde_json::Error) -> IntelError {
-    let full = e.to_string();
-    let suffix = format!(" at line {} column {}", e.line(), e.column());
-    let message = full.strip_suffix(&suffix).unwrap_or(&full).to_string();
-    IntelError::Json {
-        path: name.into(),
-        line: e.line(),
-        column: e.column(),
-        message,
-    }
 }
 
 /// Upgrades a STIX 2.0 object to 2.1 in place, the way stix2-elevator does for the properties
@@ -545,13 +533,21 @@ mod tests {
         // The ids the stix2 library (PyPI) computes for the same observables.
         use IndicatorType as T;
         for (t, v, id) in [
-            (T::Ip, "198.51.100.3", "ipv4-addr--28bb3599-77cd-5a82-a950-b5bc3caf07c4"),
+            (
+                T::Ip,
+                "198.51.100.3",
+                "ipv4-addr--28bb3599-77cd-5a82-a950-b5bc3caf07c4",
+            ),
             (
                 T::Sha256,
                 "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
                 "file--22f8ff52-8f62-5f03-a53a-6f50f54fd74c",
             ),
-            (T::Url, "evil.example/a", "url--c618f6dd-5ab7-5ef9-b8a4-be9e798ccae2"),
+            (
+                T::Url,
+                "evil.example/a",
+                "url--c618f6dd-5ab7-5ef9-b8a4-be9e798ccae2",
+            ),
         ] {
             assert_eq!(record_id(t, v), id);
         }

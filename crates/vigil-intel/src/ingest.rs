@@ -41,7 +41,11 @@ impl std::str::FromStr for InputFormat {
             "misp" => InputFormat::Misp,
             "csv" => InputFormat::Csv,
             "text" | "txt" | "list" => InputFormat::Text,
-            _ => return Err(format!("unknown format {s:?} (auto, stix, misp, csv, text)")),
+            _ => {
+                return Err(format!(
+                    "unknown format {s:?} (auto, stix, misp, csv, text)"
+                ))
+            }
         })
     }
 }
@@ -119,7 +123,13 @@ pub fn ingest_path(path: &Path, opts: &IngestOptions<'_>) -> Result<Batch, Intel
     if path.is_dir() {
         if path.join("manifest.json").is_file() && opts.format != InputFormat::Stix {
             let imp = misp::read_feed_dir(path)?;
-            return from_objects(&path.display().to_string(), imp.objects, imp.skipped, 0, opts);
+            return from_objects(
+                &path.display().to_string(),
+                imp.objects,
+                imp.skipped,
+                0,
+                opts,
+            );
         }
         let mut files: Vec<_> = std::fs::read_dir(path)
             .map_err(|source| IntelError::Io {
@@ -144,7 +154,11 @@ pub fn ingest_path(path: &Path, opts: &IngestOptions<'_>) -> Result<Batch, Intel
 }
 
 /// Reads one input held in memory; `name` locates messages.
-pub fn ingest_bytes(name: &str, data: &[u8], opts: &IngestOptions<'_>) -> Result<Batch, IntelError> {
+pub fn ingest_bytes(
+    name: &str,
+    data: &[u8],
+    opts: &IngestOptions<'_>,
+) -> Result<Batch, IntelError> {
     match detect(name, data, opts.format) {
         InputFormat::Stix | InputFormat::Auto => {
             let doc = bundle::parse_document(name, data)?;
@@ -258,7 +272,13 @@ fn from_list(
             valid_until: None,
             updated: opts.now,
         };
-        records.push(IntelRecord::new(ind.kind, ind.value, opts.source.clone(), claim, opts.tlp));
+        records.push(IntelRecord::new(
+            ind.kind,
+            ind.value,
+            opts.source.clone(),
+            claim,
+            opts.tlp,
+        ));
     })?;
     let batch = Batch {
         records,

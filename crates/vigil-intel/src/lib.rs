@@ -25,6 +25,7 @@ pub mod feeds;
 pub mod ingest;
 pub mod list;
 pub mod markings;
+pub mod misp;
 pub mod normalize;
 pub mod pattern;
 pub mod stix;
@@ -252,6 +253,19 @@ pub(crate) fn shared_data() -> Option<PathBuf> {
         dir.display()
     );
     Some(dir)
+}
+
+/// A JSON syntax error as `file:line:column: invalid json: message`.
+pub(crate) fn json_error(name: &str, e: &serde_json::Error) -> IntelError {
+    let full = e.to_string();
+    let suffix = format!(" at line {} column {}", e.line(), e.column());
+    let message = full.strip_suffix(&suffix).unwrap_or(&full).to_string();
+    IntelError::Json {
+        path: name.into(),
+        line: e.line(),
+        column: e.column(),
+        message,
+    }
 }
 
 /// Strips a UTF-8 byte-order mark.

@@ -72,21 +72,9 @@ pub(crate) fn parse_with(
         return Err(e);
     }
     if let Err(e) = res {
-        return Err(json_error(name, &e));
+        return Err(crate::json_error(name, &e));
     }
     Ok(loader.out.feed)
-}
-
-fn json_error(name: &str, e: &serde_json::Error) -> IntelError {
-    let full = e.to_string();
-    let suffix = format!(" at line {} column {}", e.line(), e.column());
-    let message = full.strip_suffix(&suffix).unwrap_or(&full).to_string();
-    IntelError::Json {
-        path: name.into(),
-        line: e.line(),
-        column: e.column(),
-        message,
-    }
 }
 
 struct Loader<'n> {
