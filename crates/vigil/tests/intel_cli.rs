@@ -331,3 +331,46 @@ fn imports_flag_values_on_warninglists() {
     let lists: Vec<&str> = shown["records"][0]["warninglists"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
     assert!(lists.contains(&"rfc1918"), "CIDR membership, not string equality: {lists:?}");
 }
+
+#[test]
+fn misp_event_to_store_to_misp_feed_read_back_by_pymisp() {
+    let d = tempfile::tempdir().unwrap();
+    let event = repo().join("crates/vigil-intel/tests/data/misp/event.json");
+    ok(&intel(d.path(), &["import", event.to_str().unwrap(), "--source", "misp-partner", "--skip-invalid"]));
+    let stats: Value = serde_json::from_str(&ok(&intel(d.path(), &["stats", "--format", "json"]))).unwrap();
+    assert_eq!(stats["by_type"]["report"], 1, "{stats}");
+    let feed = d.path().join("feed");
+    ok(&intel(d.path(), &["export", "--format", "misp", "--max-tlp", "red", "-o", feed.to_str().unwrap()]));
+    assert!(feed.join("vigil-feed.json").is_file());
+    // Every value Vigil can match comes back, in canonical form.
+    let back = vigil_intel::misp::read_feed_dir(&feed).unwrap();
+    let values: BTreeSet<String> = back
+        .objects
+        .iter()
+        .filter_map(|o| o["pattern"].as_str().map(str::to_string))
+        .collect();
+    let joined = values.iter().cloned().collect::<Vec<_>>().join("\n");
+    for v in [
+        "198.51.100.23",
+        "invoice-portal.example",
+        "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+        "d41d8cd98f00b204e9800998ecf8427e",
+        "203.0.113.7",
+        "e7d705a3286e19ea42f587b344ee6865",
+        "2001:db8::bad:1",
+    ] {
+        assert!(joined.contains(v), "{v} lost: {joined}");
+    }
+    let Some(py) = python_peer() else { return };
+    let out = std::process::Command::new(&py)
+        .arg(repo().join("scripts/misp-feed-oracle.py"))
+        .arg(&feed)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "pymisp: {}", String::from_utf8_lossy(&out.stderr));
+    let read: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let attrs: Vec<&Value> = read.as_object().unwrap().values().flat_map(|v| v.as_array().unwrap()).collect();
+    assert!(attrs.iter().any(|a| a[0] == "ip-dst" && a[1] == "198.51.100.23"), "{read}");
+    assert!(attrs.iter().any(|a| a[0] == "ja3-fingerprint-md5"), "{read}");
+    assert!(attrs.len() >= 7, "{read}");
+}
