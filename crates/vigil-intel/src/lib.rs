@@ -21,10 +21,12 @@
 
 pub mod csvfeed;
 pub mod list;
+pub mod markings;
 pub mod normalize;
 pub mod pattern;
 pub mod stix;
 pub mod timestamp;
+pub mod validate;
 
 use std::fmt;
 use std::fs;
