@@ -15,7 +15,7 @@ import sys
 
 from stix2validator import ValidationOptions, validate_file
 
-ID_PREFIX = re.compile(r"^([a-z0-9][a-z0-9-]*--[^\s:]+): ")
+ID_PREFIX = re.compile(r"^([^\s:]+--[^\s:]+): ")
 
 
 def main():

@@ -39,7 +39,11 @@ fn pattern_parser_agrees_with_stix2_patterns_on_the_corpus() {
         .arg(&corpus)
         .output()
         .expect("run stix2-patterns oracle");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let verdicts = String::from_utf8(out.stdout).expect("utf-8");
     let text = std::fs::read_to_string(&corpus).expect("corpus");
     let lines: Vec<&str> = text.lines().collect();
@@ -68,7 +72,19 @@ fn pattern_parser_agrees_with_stix2_patterns_on_the_corpus() {
             ));
         }
     }
-    assert!(valid + invalid >= 150, "corpus too small: {}", valid + invalid);
-    assert!(valid >= 50 && invalid >= 50, "{valid} valid, {invalid} invalid");
-    assert!(disagree.is_empty(), "{} disagreements:\n{}", disagree.len(), disagree.join("\n"));
+    assert!(
+        valid + invalid >= 150,
+        "corpus too small: {}",
+        valid + invalid
+    );
+    assert!(
+        valid >= 50 && invalid >= 50,
+        "{valid} valid, {invalid} invalid"
+    );
+    assert!(
+        disagree.is_empty(),
+        "{} disagreements:\n{}",
+        disagree.len(),
+        disagree.join("\n")
+    );
 }
