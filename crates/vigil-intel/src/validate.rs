@@ -1274,3 +1274,261 @@ fn marking_checks(c: &mut Checker, m: &Map<String, Value>) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const NOW: i64 = 1_767_225_600; // 2026-01-01T00:00:00Z
+    const GREEN: &str = "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb";
+    const RED_1_0: &str = "marking-definition--5e57c739-391a-4eb3-b6be-7d15ca92d5ed";
+
+    fn indicator(extra: Value) -> Value {
+        let mut o = json!({
+            "type": "indicator", "spec_version": "2.1",
+            "id": "indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f",
+            "created": "2016-04-06T20:03:48.000Z", "modified": "2016-04-06T20:03:48.000Z",
+            "pattern": "[domain-name:value = 'google.com'] OR [ipv4-addr:value = '198.51.100.3']",
+            "pattern_type": "stix", "valid_from": "2016-01-01T00:00:00Z",
+            "object_marking_refs": [GREEN]
+        });
+        if let (Some(m), Value::Object(e)) = (o.as_object_mut(), extra) {
+            m.extend(e);
+        }
+        o
+    }
+
+    fn codes(findings: &[Finding]) -> Vec<&str> {
+        findings.iter().map(|f| f.code.as_str()).collect()
+    }
+
+    struct TopSites;
+    impl FalsePositiveScreen for TopSites {
+        fn screen(&self, kind: IndicatorType, value: &str) -> Vec<FpHit> {
+            if kind == IndicatorType::Domain && value == "google.com" {
+                vec![FpHit {
+                    list: "tranco".into(),
+                    name: "Top 1M sites".into(),
+                }]
+            } else {
+                Vec::new()
+            }
+        }
+    }
+
+    #[test]
+    fn a_clean_indicator_has_no_findings() {
+        let r = validate_objects(&[indicator(json!({}))], &ValidateOptions::at(NOW));
+        assert!(r.is_valid());
+        assert_eq!(r.objects[0].errors, []);
+        assert_eq!(r.objects[0].warnings, []);
+    }
+
+    #[test]
+    fn malformed_json_names_file_line_and_column() {
+        let e = validate_json(
+            "feed.json",
+            b"{\n  \"type\": \n}",
+            &ValidateOptions::at(NOW),
+        )
+        .unwrap_err();
+        assert!(
+            matches!(
+                e,
+                IntelError::Json {
+                    line: 3,
+                    column: 1,
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
+        assert!(e.to_string().starts_with("feed.json:3:1:"), "{e}");
+    }
+
+    #[test]
+    fn report_serialises_to_the_issue_json_shape() {
+        let doc = json!({"type": "bundle", "id": "bundle--5d0092c5-5f74-4287-9642-33f4c354e56d",
+            "objects": [indicator(json!({"pattern": "[file:name = 'a'"}))]});
+        let r = validate_value(&doc, &ValidateOptions::at(NOW));
+        let v = serde_json::to_value(&r).unwrap();
+        let o = &v["objects"][0];
+        assert_eq!(o["type"], "indicator");
+        assert_eq!(o["valid"], false);
+        assert_eq!(o["errors"][0]["code"], "invalid-pattern");
+        assert_eq!(o["errors"][0]["path"], "objects[0].pattern");
+        assert!(o["errors"][0].get("list").is_none());
+        assert_eq!(v["summary"]["invalid"], 1);
+        assert_eq!(v["summary"]["by_code"]["invalid-pattern"], 1);
+        let text = r.render_text();
+        assert!(
+            text.starts_with(
+                "objects[0].pattern: error[invalid-pattern]: Pattern failed to validate: at offset"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.ends_with("1 objects: 0 valid, 1 invalid; 1 errors, 0 warnings\n"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn nested_paths_name_the_list_element() {
+        let o = indicator(json!({"external_references": [{"url": "https://x"}]}));
+        let r = validate_objects(&[o], &ValidateOptions::at(NOW));
+        let e = &r.objects[0].errors[0];
+        assert_eq!(
+            (e.code.as_str(), e.path.as_str()),
+            ("missing-property", "[0].external_references[0].source_name")
+        );
+    }
+
+    #[test]
+    fn dangling_references_resolve_against_the_store_and_tlp_ids() {
+        let o = indicator(
+            json!({"created_by_ref": "identity--a463ffb3-1bd9-4d94-b02d-74e4f1658283",
+            "object_marking_refs": [RED_1_0]}),
+        );
+        let r = validate_objects(std::slice::from_ref(&o), &ValidateOptions::at(NOW));
+        assert_eq!(codes(&r.objects[0].errors), ["dangling-reference"]);
+        let store = |id: &str| id.starts_with("identity--a463ffb3");
+        let opts = ValidateOptions {
+            known_ids: Some(&store),
+            ..ValidateOptions::at(NOW)
+        };
+        assert!(validate_objects(&[o], &opts).is_valid());
+    }
+
+    #[test]
+    fn expiry_and_future_validity_are_warnings() {
+        let o = indicator(json!({"valid_until": "2025-01-01T00:00:00Z"}));
+        let r = validate_objects(&[o], &ValidateOptions::at(NOW));
+        assert!(r.is_valid());
+        assert_eq!(codes(&r.objects[0].warnings), ["expired"]);
+        let o = indicator(json!({"valid_from": "2027-01-01T00:00:00Z"}));
+        let r = validate_objects(&[o], &ValidateOptions::at(NOW));
+        assert_eq!(codes(&r.objects[0].warnings), ["not-yet-valid"]);
+    }
+
+    #[test]
+    fn low_reliability_shows_the_admiralty_code_and_misp_values() {
+        let opts = ValidateOptions {
+            reliability: Some(Reliability::C),
+            credibility: Some(5),
+            ..ValidateOptions::at(NOW)
+        };
+        let r = validate_objects(&[indicator(json!({}))], &opts);
+        let w = &r.objects[0].warnings[0];
+        assert_eq!(w.code, "low-reliability");
+        assert_eq!(
+            w.message,
+            "source graded C5: reliability C=50, credibility 5=0"
+        );
+        let opts = ValidateOptions {
+            reliability: Some(Reliability::B),
+            credibility: Some(2),
+            ..ValidateOptions::at(NOW)
+        };
+        assert_eq!(
+            validate_objects(&[indicator(json!({}))], &opts).objects[0].warnings,
+            []
+        );
+    }
+
+    #[test]
+    fn warninglist_hits_on_pattern_atoms_and_observables_name_the_list() {
+        let opts = ValidateOptions {
+            screen: Some(&TopSites),
+            ..ValidateOptions::at(NOW)
+        };
+        let sco = json!({"type": "domain-name", "spec_version": "2.1",
+            "id": "domain-name--3c10e93f-798e-5a26-a0c1-08156efab7f5", "value": "Google.com",
+            "object_marking_refs": [GREEN]});
+        let r = validate_objects(&[indicator(json!({})), sco], &opts);
+        for (o, path) in r.objects.iter().zip(["[0].pattern", "[1].value"]) {
+            assert_eq!(codes(&o.warnings), ["false-positive-risk"]);
+            assert_eq!(o.warnings[0].list.as_deref(), Some("tranco"));
+            assert_eq!(o.warnings[0].path, path);
+        }
+    }
+
+    #[test]
+    fn region_policy_flags_tlp_above_the_maximum_and_residency() {
+        let policy = RegionPolicy {
+            region: "eu".into(),
+            max_tlp: Tlp::Amber,
+        };
+        let opts = ValidateOptions {
+            region: Some(policy),
+            ..ValidateOptions::at(NOW)
+        };
+        let o = indicator(
+            json!({"object_marking_refs": [GREEN, RED_1_0], "x_vigil_residency": ["us"]}),
+        );
+        let r = validate_objects(&[o], &opts);
+        // RED_1_0 is not in the document, but the well-known TLP ids always resolve.
+        assert!(r.is_valid(), "{:?}", r.objects[0].errors);
+        assert_eq!(
+            codes(&r.objects[0].warnings),
+            ["tlp-exceeds-region", "residency"]
+        );
+        let o = indicator(json!({"x_vigil_residency": ["us", "eu"]}));
+        assert_eq!(validate_objects(&[o], &opts).objects[0].warnings, []);
+    }
+
+    #[test]
+    fn unmarked_objects_and_stix_2_0_content_are_warnings() {
+        let mut o = indicator(json!({}));
+        if let Some(m) = o.as_object_mut() {
+            m.remove("object_marking_refs");
+            m.remove("spec_version");
+        }
+        let r = validate_objects(&[o], &ValidateOptions::at(NOW));
+        assert!(r.is_valid(), "{:?}", r.objects[0].errors);
+        assert_eq!(codes(&r.objects[0].warnings), ["stix-2.0", "no-marking"]);
+    }
+
+    #[test]
+    fn required_properties_ids_and_types_are_errors() {
+        let o = indicator(
+            json!({"id": "indicator--8e2e2d2b-17d4-0cbf-938f-98ee46b3cd3f", "confidence": 101}),
+        );
+        let r = validate_objects(&[o], &ValidateOptions::at(NOW));
+        assert_eq!(
+            codes(&r.objects[0].errors),
+            ["invalid-id", "invalid-property"]
+        );
+        let malware = json!({"type": "malware", "spec_version": "2.1",
+            "id": "malware--31b940d4-6f7f-459a-80ea-9c1f17b5891b",
+            "created": "2016-04-06T20:07:09.000Z", "modified": "2016-04-06T20:07:09.000Z",
+            "is_family": true, "object_marking_refs": [GREEN]});
+        let r = validate_objects(
+            &[malware, json!("x"), json!({"type": "a-"})],
+            &ValidateOptions::at(NOW),
+        );
+        assert_eq!(
+            r.objects[0].errors[0].message,
+            "'name' is a required property"
+        );
+        assert_eq!(codes(&r.objects[1].errors), ["not-an-object"]);
+        assert_eq!(
+            codes(&r.objects[2].errors),
+            ["invalid-type-name", "missing-property"]
+        );
+    }
+
+    #[test]
+    fn nothing_panics_on_odd_input() {
+        for doc in [
+            json!(null),
+            json!([1, [], {}]),
+            json!({"type": "bundle", "objects": 5}),
+            json!({"type": "indicator", "id": 5, "created": 1, "pattern_type": "stix", "pattern": 3,
+                   "object_marking_refs": "x", "granular_markings": [1], "kill_chain_phases": {}}),
+        ] {
+            let _ = validate_value(&doc, &ValidateOptions::at(NOW)).render_text();
+        }
+    }
+}
