@@ -1083,14 +1083,13 @@ impl Parser {
                     let open = self.bump();
                     let idx = self.bump();
                     let step = match idx.tok {
-                        // The grammar's index is IntPosLiteral: no negative indices.
-                        Tok::Int(v, false) => PathStep::Index(v),
+                        Tok::Int(v, _) => PathStep::Index(v),
                         Tok::Star => PathStep::AnyIndex,
                         other => {
                             return err(
                                 idx.offset,
                                 format!(
-                                    "expected a list index (non-negative integer or '*') after '[', found {}",
+                                    "expected a list index (integer or '*') after '[', found {}",
                                     describe(&other)
                                 ),
                             )

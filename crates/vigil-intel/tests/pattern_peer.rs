@@ -10,7 +10,11 @@ use std::process::Command;
 use vigil_intel::pattern;
 
 /// Lines where we knowingly differ from stix2-patterns, with the reason.
-const EXCEPTIONS: &[(&str, &str)] = &[];
+const EXCEPTIONS: &[(&str, &str)] = &[(
+    "[process:arguments[-1] = '-e']",
+    "STIXPattern.g4's indexPathStep allows IntNegLiteral; stix2-patterns' inspector reads only \
+     IntPosLiteral and raises AttributeError (the oracle prints `crash`); we accept it",
+)];
 
 fn python() -> Option<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
@@ -52,6 +56,16 @@ fn pattern_parser_agrees_with_stix2_patterns_on_the_corpus() {
     let (mut valid, mut invalid, mut disagree) = (0, 0, Vec::new());
     for (n, (line, peer)) in lines.iter().zip(&verdicts).enumerate() {
         if *peer == "skip" {
+            continue;
+        }
+        if *peer == "crash" {
+            // A peer crash is no verdict: only a documented exception may produce one.
+            assert!(
+                EXCEPTIONS.iter().any(|(p, _)| p == line),
+                "line {}: stix2-patterns crashed on {line:?}; add it to EXCEPTIONS with the reason",
+                n + 1
+            );
+            assert!(pattern::parse(line).is_ok(), "{line:?}");
             continue;
         }
         let peer_ok = *peer == "valid";
