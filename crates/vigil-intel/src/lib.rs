@@ -30,6 +30,7 @@ pub mod normalize;
 pub mod pattern;
 pub mod stix;
 pub mod timestamp;
+pub mod validate;
 
 use std::fmt;
 use std::fs;
