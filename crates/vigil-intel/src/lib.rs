@@ -25,6 +25,7 @@ pub mod normalize;
 pub mod pattern;
 pub mod stix;
 pub mod timestamp;
+pub mod warninglists;
 
 use std::fmt;
 use std::fs;
