@@ -42,8 +42,10 @@ fn main() {
         .filter_map(|l| l.split_once('\t'))
         .map(|(t, v)| (t.to_string(), v.to_string()))
         .collect();
+    // Spread over the sample so every list type is represented.
     let peer_rows: Vec<String> = work
         .iter()
+        .step_by((work.len() / PEER_SAMPLE).max(1))
         .take(PEER_SAMPLE)
         .map(|(t, v)| format!("{t}\t{v}"))
         .collect();
