@@ -31,6 +31,7 @@ pub mod pattern;
 pub mod stix;
 pub mod timestamp;
 pub mod validate;
+pub mod warninglists;
 
 use std::fmt;
 use std::fs;
