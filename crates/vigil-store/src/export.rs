@@ -309,8 +309,10 @@ pub fn prune_references(objects: &mut Vec<Value>) {
             .iter()
             .filter_map(|o| o.get("id").and_then(Value::as_str).map(str::to_string))
             .collect();
+        // Only identifiers can point at a withheld object; other values (ATT&CK's empty
+        // `x_mitre_data_source_ref`) are left as they are.
         let resolvable = |id: &str| {
-            ids.contains(id) || markings::tlp_from_marking_id(id).is_some()
+            !id.contains("--") || ids.contains(id) || markings::tlp_from_marking_id(id).is_some()
         };
         let before = objects.len();
         objects.retain_mut(|o| {

@@ -607,7 +607,7 @@ fn show(a: ShowArgs) -> Result<ExitCode> {
                     .with_context(|| format!("{id}: not a valid {k}"))?;
                 (k, v)
             }
-            _ => vigil_intel::classify_or_err(id)
+            _ => vigil_intel::normalize::classify_or_err(id)
                 .with_context(|| format!("{id}: not a STIX id, TYPE:VALUE or indicator value"))?,
         };
         match store.record(kind, &value)? {
