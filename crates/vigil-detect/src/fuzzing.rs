@@ -179,3 +179,54 @@ pub fn rules(data: &[u8]) {
     let _ = rules::parse_address_spec(&text);
     let _ = rules::parse_port_spec(&text);
 }
+
+/// Threat-intel inputs: the bytes as a STIX document (parsed, validated, records extracted), a
+/// MISP event, a CSV feed and a plain list through `ingest`, and each line as a value checked
+/// against the shipped warninglists (when they are found).
+pub fn intel(data: &[u8]) {
+    use std::sync::OnceLock;
+    use vigil_intel::ingest::{ingest_bytes, IngestOptions, InputFormat};
+    use vigil_intel::warninglists::Warninglists;
+    use vigil_model::{IndicatorType, Tlp};
+
+    if let Ok(doc) = vigil_intel::bundle::parse_document("fuzz.json", data) {
+        let _ = vigil_intel::validate::validate_objects(
+            &doc.objects,
+            &vigil_intel::validate::ValidateOptions::at(0),
+        );
+    }
+    let _ = vigil_intel::misp::parse_event_json("fuzz.json", data);
+    for format in [
+        InputFormat::Stix,
+        InputFormat::Misp,
+        InputFormat::Csv,
+        InputFormat::Text,
+    ] {
+        let opts = IngestOptions {
+            format,
+            source: "fuzz".into(),
+            confidence: 50,
+            reliability: None,
+            credibility: None,
+            tlp: Tlp::Amber,
+            now: 0,
+            skip_invalid: true,
+            screen: None,
+            known_ids: None,
+        };
+        let _ = ingest_bytes("fuzz", data, &opts);
+    }
+    static LISTS: OnceLock<Option<Warninglists>> = OnceLock::new();
+    let lists = LISTS
+        .get_or_init(|| Warninglists::default_dir().and_then(|d| Warninglists::load_dir(&d).ok()));
+    if let Some(lists) = lists {
+        let text = String::from_utf8_lossy(data);
+        for line in text.lines().take(64) {
+            let (ty, value) = line.split_once('\t').unwrap_or(("url", line));
+            let _ = lists.check(ty, value);
+            for kind in IndicatorType::ALL {
+                let _ = lists.check_indicator(kind, value);
+            }
+        }
+    }
+}

@@ -126,3 +126,24 @@ fn rule_parser_survives_mutated_rules() {
         fuzzing::mutations(&seed, 30, fuzzing::rules);
     }
 }
+
+#[test]
+fn intel_entry_survives_mutated_feeds() {
+    let intel = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../crates/vigil-intel/tests/data");
+    let mut seeds: Vec<PathBuf> = vec![
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../samples/intel/demo-bundle.json"),
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../samples/intel/c2-ips.csv"),
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../samples/intel/c2-domains.txt"),
+        intel.join("misp/event.json"),
+        intel.join("warninglists-sample.tsv"),
+        shared_data().join("stix/cti-stix2-json-schemas/examples/indicators-for-C2-with-COA.json"),
+    ];
+    for e in std::fs::read_dir(intel.join("stix-invalid")).unwrap() {
+        seeds.push(e.unwrap().path());
+    }
+    seeds.sort();
+    for f in seeds {
+        let seed = std::fs::read(&f).unwrap_or_else(|e| panic!("{} unreadable ({e})", f.display()));
+        fuzzing::mutations(&seed, 60, fuzzing::intel);
+    }
+}
