@@ -7,6 +7,6 @@ pub mod score;
 pub mod tlp;
 
 pub use indicator::{Confidence, Indicator, IndicatorType, Severity};
-pub use record::{IntelRecord, KillChainPhase, RecordScore, SourceClaim};
+pub use record::{IntelRecord, KillChainPhase, RecordScore, SourceClaim, Sources};
 pub use score::{score, DecayModel, Reliability, Score};
 pub use tlp::Tlp;

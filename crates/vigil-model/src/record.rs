@@ -87,6 +87,100 @@ fn min_opt(a: Option<i64>, b: Option<i64>) -> Option<i64> {
     }
 }
 
+/// Provenance: source name → claim, kept as a vector sorted by name. Nearly every record has one
+/// or two sources, and a `BTreeMap` would allocate a whole node (≈1 KiB) for each of millions
+/// of records. Serialises as a JSON object.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Sources(Vec<(String, SourceClaim)>);
+
+impl Sources {
+    pub fn one(name: String, claim: SourceClaim) -> Sources {
+        Sources(vec![(name, claim)])
+    }
+    fn find(&self, name: &str) -> Result<usize, usize> {
+        self.0.binary_search_by(|(n, _)| n.as_str().cmp(name))
+    }
+    pub fn get(&self, name: &str) -> Option<&SourceClaim> {
+        self.find(name).ok().map(|i| &self.0[i].1)
+    }
+    pub fn get_mut(&mut self, name: &str) -> Option<&mut SourceClaim> {
+        match self.find(name) {
+            Ok(i) => Some(&mut self.0[i].1),
+            Err(_) => None,
+        }
+    }
+    /// Inserts or replaces.
+    pub fn insert(&mut self, name: String, claim: SourceClaim) {
+        match self.find(&name) {
+            Ok(i) => self.0[i].1 = claim,
+            Err(i) => self.0.insert(i, (name, claim)),
+        }
+    }
+    pub fn contains_key(&self, name: &str) -> bool {
+        self.find(name).is_ok()
+    }
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+    /// In name order.
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &SourceClaim)> + '_ {
+        self.0.iter().map(|(n, c)| (n, c))
+    }
+    pub fn keys(&self) -> impl Iterator<Item = &String> + '_ {
+        self.0.iter().map(|(n, _)| n)
+    }
+    pub fn values(&self) -> impl Iterator<Item = &SourceClaim> + '_ {
+        self.0.iter().map(|(_, c)| c)
+    }
+}
+
+impl<'a> IntoIterator for &'a Sources {
+    type Item = (&'a String, &'a SourceClaim);
+    type IntoIter = std::iter::Map<
+        std::slice::Iter<'a, (String, SourceClaim)>,
+        fn(&'a (String, SourceClaim)) -> (&'a String, &'a SourceClaim),
+    >;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter().map(|(n, c)| (n, c))
+    }
+}
+
+impl std::ops::Index<&str> for Sources {
+    type Output = SourceClaim;
+    fn index(&self, name: &str) -> &SourceClaim {
+        match self.get(name) {
+            Some(c) => c,
+            None => panic!("no source {name:?}"),
+        }
+    }
+}
+
+impl FromIterator<(String, SourceClaim)> for Sources {
+    fn from_iter<I: IntoIterator<Item = (String, SourceClaim)>>(it: I) -> Sources {
+        let mut s = Sources::default();
+        for (n, c) in it {
+            s.insert(n, c);
+        }
+        s
+    }
+}
+
+impl Serialize for Sources {
+    fn serialize<S: serde::Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        ser.collect_map(self.iter())
+    }
+}
+
+impl<'de> Deserialize<'de> for Sources {
+    fn deserialize<D: serde::Deserializer<'de>>(de: D) -> Result<Sources, D::Error> {
+        let m: BTreeMap<String, SourceClaim> = BTreeMap::deserialize(de)?;
+        Ok(Sources(m.into_iter().collect()))
+    }
+}
+
 /// A kill-chain phase, as in STIX `kill_chain_phases`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct KillChainPhase {
@@ -101,7 +195,7 @@ pub struct IntelRecord {
     /// Canonical value.
     pub value: String,
     /// Provenance: every source's claim, by source name.
-    pub sources: BTreeMap<String, SourceClaim>,
+    pub sources: Sources,
     #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
     pub labels: BTreeSet<String>,
     #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
@@ -134,7 +228,7 @@ impl IntelRecord {
         IntelRecord {
             kind,
             value,
-            sources: BTreeMap::from([(source, claim)]),
+            sources: Sources::one(source, claim),
             labels: BTreeSet::new(),
             kill_chain_phases: BTreeSet::new(),
             tlp,
@@ -457,7 +551,7 @@ mod tests {
                     IntelRecord {
                         kind: IndicatorType::Domain,
                         value: "evil.example".into(),
-                        sources,
+                        sources: sources.into_iter().collect(),
                         labels,
                         kill_chain_phases,
                         tlp,

@@ -85,12 +85,18 @@ pub enum SourcesError {
 pub fn parse_admiralty(s: &str) -> Result<(Reliability, Option<u8>), String> {
     let t = s.trim();
     let (g, c) = t.split_at(t.len().min(1));
-    let grade: Reliability = g.parse().map_err(|e: vigil_model::score::UnknownReliability| e.to_string())?;
+    let grade: Reliability = g
+        .parse()
+        .map_err(|e: vigil_model::score::UnknownReliability| e.to_string())?;
     let cred = match c {
         "" => None,
         _ => match c.parse::<u8>() {
             Ok(n @ 1..=6) => Some(n),
-            _ => return Err(format!("invalid Admiralty code {s:?}: credibility is 1-6 (e.g. B2)")),
+            _ => {
+                return Err(format!(
+                    "invalid Admiralty code {s:?}: credibility is 1-6 (e.g. B2)"
+                ))
+            }
         },
     };
     Ok((grade, cred))
@@ -199,14 +205,19 @@ pub struct CollectionResult {
 
 /// Fetched bytes, or "not modified".
 pub enum Fetched {
-    Data { bytes: Vec<u8>, etag: Option<String> },
+    Data {
+        bytes: Vec<u8>,
+        etag: Option<String>,
+    },
     NotModified,
 }
 
 /// GETs a URL (http or https), with `If-None-Match` when an ETag is known.
 pub fn fetch(url: &str, etag: Option<&str>, timeout: Duration) -> Result<Fetched, String> {
     let agent = ureq::AgentBuilder::new().timeout(timeout).build();
-    let mut req = agent.get(url).set("User-Agent", concat!("vigil/", env!("CARGO_PKG_VERSION")));
+    let mut req = agent
+        .get(url)
+        .set("User-Agent", concat!("vigil/", env!("CARGO_PKG_VERSION")));
     if let Some(e) = etag {
         req = req.set("If-None-Match", e);
     }
@@ -220,10 +231,9 @@ pub fn fetch(url: &str, etag: Option<&str>, timeout: Duration) -> Result<Fetched
             Ok(Fetched::Data { bytes, etag })
         }
         Err(ureq::Error::Status(304, _)) => Ok(Fetched::NotModified),
-        Err(ureq::Error::Status(code, resp)) => Err(format!(
-            "{url}: HTTP {code} {}",
-            resp.status_text()
-        )),
+        Err(ureq::Error::Status(code, resp)) => {
+            Err(format!("{url}: HTTP {code} {}", resp.status_text()))
+        }
         Err(e) => Err(format!("{url}: {e}")),
     }
 }
@@ -254,12 +264,9 @@ pub fn collect(
                 source: spec.name.clone(),
                 ok: true,
                 status: "not-due",
-                reason: state.last_run.map(|t| {
-                    format!(
-                        "next run in {} s",
-                        (t + spec.schedule).saturating_sub(now)
-                    )
-                }),
+                reason: state
+                    .last_run
+                    .map(|t| format!("next run in {} s", (t + spec.schedule).saturating_sub(now))),
                 summary: None,
                 skipped: 0,
                 false_positive_risk: 0,

@@ -67,7 +67,10 @@ pub enum Export {
         extra: Vec<(&'static str, Vec<u8>)>,
     },
     /// A MISP feed folder.
-    Misp { events: Vec<FeedEvent>, meta: FeedMeta },
+    Misp {
+        events: Vec<FeedEvent>,
+        meta: FeedMeta,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -227,7 +230,10 @@ fn required_ref(kind: &str, prop: &str) -> bool {
         (kind, prop),
         ("relationship", "source_ref" | "target_ref")
             | ("sighting", "sighting_of_ref")
-            | ("report" | "grouping" | "note" | "opinion" | "observed-data", "object_refs")
+            | (
+                "report" | "grouping" | "note" | "opinion" | "observed-data",
+                "object_refs"
+            )
     )
 }
 

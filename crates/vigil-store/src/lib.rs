@@ -310,6 +310,7 @@ impl Store {
         summary.import_id = tx.last_insert_rowid();
 
         // Objects.
+        let n_objects = batch.objects.len();
         let mut added: i64 = tx
             .query_row("SELECT COALESCE(MAX(added), 0) FROM objects", [], |r| {
                 r.get(0)
@@ -360,69 +361,77 @@ impl Store {
             }
         }
 
-        // Records: merge within the batch first, then with the store.
-        let mut merged: FxHashMap<(IndicatorType, String), IntelRecord> = FxHashMap::default();
-        for r in batch.records {
-            match merged.get_mut(&(r.kind, r.value.clone())) {
-                Some(m) => {
-                    m.merge(&r);
+        // Records: merge within the batch first (sorted, so duplicates are adjacent and the
+        // B-tree is written in key order), then with the store.
+        let mut recs = batch.records;
+        recs.sort_unstable_by(|a, b| (a.kind, &a.value).cmp(&(b.kind, &b.value)));
+        let mut merged: Vec<IntelRecord> = Vec::with_capacity(recs.len());
+        for r in recs {
+            if let Some(last) = merged.last_mut() {
+                if last.kind == r.kind && last.value == r.value {
+                    last.merge(&r);
                     summary.duplicates_in_batch += 1;
-                }
-                None => {
-                    merged.insert((r.kind, r.value.clone()), r);
+                    continue;
                 }
             }
+            merged.push(r);
         }
         // Sightings: link counts and last-seen to the records of the sighted object.
-        for s in &sightings {
-            let Some(of) = s.get("sighting_of_ref").and_then(Value::as_str) else {
-                continue;
-            };
-            let who = s
-                .get("created_by_ref")
-                .and_then(Value::as_str)
-                .map_or_else(|| source.name.clone(), str::to_string);
-            let count = s.get("count").and_then(Value::as_u64).unwrap_or(1);
-            let seen = ["last_seen", "first_seen", "modified", "created"]
-                .iter()
-                .find_map(|f| vigil_intel::timestamp::parse_rfc3339(s.get(*f)?.as_str()?).ok());
-            let sid = s.get("id").and_then(Value::as_str).unwrap_or_default();
-            let mut keys: Vec<(IndicatorType, String)> = merged
-                .values()
-                .filter(|r| r.stix_ids.contains(of))
-                .map(|r| (r.kind, r.value.clone()))
-                .collect();
-            let mut q = tx
-                .prepare_cached("SELECT kind, value FROM record_ids WHERE stix_id = ?1")
-                .map_err(sql)?;
-            let stored = q
-                .query_map([of], |row| {
-                    Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
-                })
-                .map_err(sql)?;
-            for row in stored {
-                let (k, v) = row.map_err(sql)?;
-                if let Ok(k) = k.parse::<IndicatorType>() {
-                    keys.push((k, v));
+        if !sightings.is_empty() {
+            let mut by_id: FxHashMap<String, Vec<usize>> = FxHashMap::default();
+            for (i, r) in merged.iter().enumerate() {
+                for s in &r.stix_ids {
+                    by_id.entry(s.clone()).or_default().push(i);
                 }
             }
-            for key in keys {
-                let rec = match merged.get_mut(&key) {
-                    Some(r) => r,
-                    None => {
-                        let Some(stored) = load_record(&tx, &path, key.0, &key.1)? else {
-                            continue;
-                        };
-                        merged.entry(key.clone()).or_insert(stored)
-                    }
+            for s in &sightings {
+                let Some(of) = s.get("sighting_of_ref").and_then(Value::as_str) else {
+                    continue;
                 };
-                // A sighting object is one reporter's count: keyed by the sighting id so the
-                // same sighting imported twice is not counted twice.
-                let entry = rec.sightings.entry(format!("{who}/{sid}")).or_insert(0);
-                *entry = (*entry).max(count);
-                rec.last_sighting = rec.last_sighting.max(seen);
-                summary.sightings += 1;
+                let who = s
+                    .get("created_by_ref")
+                    .and_then(Value::as_str)
+                    .map_or_else(|| source.name.clone(), str::to_string);
+                let count = s.get("count").and_then(Value::as_u64).unwrap_or(1);
+                let seen = ["last_seen", "first_seen", "modified", "created"]
+                    .iter()
+                    .find_map(|f| vigil_intel::timestamp::parse_rfc3339(s.get(*f)?.as_str()?).ok());
+                let sid = s.get("id").and_then(Value::as_str).unwrap_or_default();
+                let mut targets: Vec<usize> = by_id.get(of).cloned().unwrap_or_default();
+                let mut q = tx
+                    .prepare_cached("SELECT kind, value FROM record_ids WHERE stix_id = ?1")
+                    .map_err(sql)?;
+                let stored: Vec<(String, String)> = q
+                    .query_map([of], |row| Ok((row.get(0)?, row.get(1)?)))
+                    .map_err(sql)?
+                    .collect::<std::result::Result<_, _>>()
+                    .map_err(sql)?;
+                for (k, v) in stored {
+                    let Ok(k) = k.parse::<IndicatorType>() else {
+                        continue;
+                    };
+                    if let Some(i) = merged.iter().position(|r| r.kind == k && r.value == v) {
+                        if !targets.contains(&i) {
+                            targets.push(i);
+                        }
+                    } else if let Some(rec) = load_record(&tx, &path, k, &v)? {
+                        merged.push(rec);
+                        targets.push(merged.len() - 1);
+                    }
+                }
+                for i in targets {
+                    let Some(rec) = merged.get_mut(i) else {
+                        continue;
+                    };
+                    // A sighting object is one reporter's count: keyed by the sighting id so
+                    // the same sighting imported twice is not counted twice.
+                    let entry = rec.sightings.entry(format!("{who}/{sid}")).or_insert(0);
+                    *entry = (*entry).max(count);
+                    rec.last_sighting = rec.last_sighting.max(seen);
+                    summary.sightings += 1;
+                }
             }
+            merged.sort_unstable_by(|a, b| (a.kind, &a.value).cmp(&(b.kind, &b.value)));
         }
         {
             let mut upsert = tx
@@ -440,8 +449,7 @@ impl Store {
                     "INSERT OR IGNORE INTO record_ids(stix_id, kind, value) VALUES (?1, ?2, ?3)",
                 )
                 .map_err(sql)?;
-            let total = merged.len();
-            for (i, (_, mut rec)) in merged.into_iter().enumerate() {
+            for (i, mut rec) in merged.into_iter().enumerate() {
                 match load_record(&tx, &path, rec.kind, &rec.value)? {
                     Some(mut stored) => {
                         stored.merge(&rec);
@@ -469,9 +477,8 @@ impl Store {
                         .map_err(sql)?;
                 }
                 if i % 4096 == 0 {
-                    progress(batch.objects.len() + i);
+                    progress(n_objects + i);
                 }
-                let _ = total;
             }
         }
         tx.execute(

@@ -258,7 +258,8 @@ pub struct ExportArgs {
 }
 
 fn parse_tlp(s: &str) -> std::result::Result<Tlp, String> {
-    s.parse().map_err(|e: vigil_model::tlp::UnknownTlp| e.to_string())
+    s.parse()
+        .map_err(|e: vigil_model::tlp::UnknownTlp| e.to_string())
 }
 
 /// A store record as a scan indicator: the merged confidence (reliability already applied per
@@ -297,12 +298,38 @@ pub fn now() -> i64 {
         .map_or(0, |d| d.as_secs() as i64)
 }
 
-/// Adapts the warninglists to the validator's screen.
-struct Screen(Warninglists);
+/// Adapts the warninglists to the validator's screen. The lists load on the first value
+/// screened (≈0.6 s), so documents without indicator values (ATT&CK, reports) never pay for it.
+struct Screen {
+    dir: PathBuf,
+    lists: std::sync::OnceLock<Option<Warninglists>>,
+}
+
+impl Screen {
+    fn lists(&self) -> Option<&Warninglists> {
+        self.lists
+            .get_or_init(|| match Warninglists::load_dir(&self.dir) {
+                Ok(l) => {
+                    for w in l.warnings() {
+                        tracing::warn!(warning = %w, "warninglist");
+                    }
+                    Some(l)
+                }
+                Err(e) => {
+                    eprintln!("warning: {e}; false-positive screening is off");
+                    None
+                }
+            })
+            .as_ref()
+    }
+}
 
 impl FalsePositiveScreen for Screen {
     fn screen(&self, kind: IndicatorType, value: &str) -> Vec<validate::FpHit> {
-        self.0
+        let Some(lists) = self.lists() else {
+            return Vec::new();
+        };
+        lists
             .check_indicator(kind, value)
             .into_iter()
             .map(|h| validate::FpHit {
@@ -327,12 +354,13 @@ fn load_screen(dir: Option<&Path>, off: bool) -> Result<Option<Screen>> {
             }
         },
     };
-    let lists = Warninglists::load_dir(&dir)
-        .with_context(|| format!("loading warninglists from {}", dir.display()))?;
-    for w in lists.warnings() {
-        tracing::warn!(warning = %w, "warninglist");
+    if !dir.is_dir() {
+        bail!("--warninglists {}: not a directory", dir.display());
     }
-    Ok(Some(Screen(lists)))
+    Ok(Some(Screen {
+        dir,
+        lists: std::sync::OnceLock::new(),
+    }))
 }
 
 pub fn run(cmd: IntelCommand) -> Result<ExitCode> {
@@ -366,10 +394,8 @@ fn progress_bar(len: u64, what: &str) -> Option<indicatif::ProgressBar> {
     }
     let pb = indicatif::ProgressBar::new(len);
     pb.set_style(
-        indicatif::ProgressStyle::with_template(
-            "{msg} [{bar:40}] {pos}/{len} ({per_sec}, {eta})",
-        )
-        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        indicatif::ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} ({per_sec}, {eta})")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
     pb.set_message(what.to_string());
     Some(pb)
@@ -421,7 +447,9 @@ fn import(a: ImportArgs) -> Result<ExitCode> {
             };
             if p.starts_with("http://") || p.starts_with("https://") {
                 match collect::fetch(p, None, std::time::Duration::from_secs(120)) {
-                    Ok(collect::Fetched::Data { bytes, .. }) => ingest::ingest_bytes(p, &bytes, &opts),
+                    Ok(collect::Fetched::Data { bytes, .. }) => {
+                        ingest::ingest_bytes(p, &bytes, &opts)
+                    }
                     Ok(collect::Fetched::NotModified) => bail!("{p}: unexpected 304"),
                     Err(e) => bail!("{e}"),
                 }
@@ -538,7 +566,12 @@ fn collect_cmd(a: CollectArgs) -> Result<ExitCode> {
                 match (&r.summary, &r.reason) {
                     (Some(s), _) => println!(
                         "{}: {}: {} objects, {} records new, {} merged, {} skipped",
-                        r.source, r.status, s.objects_added, s.records_new, s.records_merged, r.skipped
+                        r.source,
+                        r.status,
+                        s.objects_added,
+                        s.records_new,
+                        s.records_merged,
+                        r.skipped
                     ),
                     (None, Some(reason)) => println!("{}: {}: {reason}", r.source, r.status),
                     (None, None) => println!("{}: {}", r.source, r.status),
@@ -597,7 +630,10 @@ fn show(a: ShowArgs) -> Result<ExitCode> {
         records = store.records_of_object(id)?;
         // A record id (deterministic SCO id) with no stored object.
         if object.is_none() && records.is_empty() {
-            bail!("{id}: no such object or record in {}", store.path().display());
+            bail!(
+                "{id}: no such object or record in {}",
+                store.path().display()
+            );
         }
     } else {
         let (kind, value) = match id.split_once(':') {
@@ -654,21 +690,34 @@ fn show(a: ShowArgs) -> Result<ExitCode> {
             }
             for r in &records {
                 let score = r.score(now);
-                writeln!(out, "{}:{}  score {}  tlp {}", r.kind, r.value, score.value, r.tlp)?;
+                writeln!(
+                    out,
+                    "{}:{}  score {}  tlp {}",
+                    r.kind, r.value, score.value, r.tlp
+                )?;
                 writeln!(out, "  score: {}", score.explanation())?;
                 for (name, c) in &r.sources {
                     writeln!(
                         out,
                         "  source {name}: confidence {}{}{}",
                         c.confidence,
-                        c.reliability.map(|g| format!(", reliability {g}")).unwrap_or_default(),
+                        c.reliability
+                            .map(|g| format!(", reliability {g}"))
+                            .unwrap_or_default(),
                         c.first_seen
-                            .map(|t| format!(", first seen {}", vigil_intel::timestamp::format_rfc3339(t)))
+                            .map(|t| format!(
+                                ", first seen {}",
+                                vigil_intel::timestamp::format_rfc3339(t)
+                            ))
                             .unwrap_or_default()
                     )?;
                 }
                 if !r.labels.is_empty() {
-                    writeln!(out, "  labels: {}", r.labels.iter().cloned().collect::<Vec<_>>().join(", "))?;
+                    writeln!(
+                        out,
+                        "  labels: {}",
+                        r.labels.iter().cloned().collect::<Vec<_>>().join(", ")
+                    )?;
                 }
                 if r.sighting_count() > 0 {
                     writeln!(out, "  sightings: {}", r.sighting_count())?;
@@ -677,7 +726,11 @@ fn show(a: ShowArgs) -> Result<ExitCode> {
                     writeln!(
                         out,
                         "  false-positive risk: on warninglists {}",
-                        r.warninglists.iter().cloned().collect::<Vec<_>>().join(", ")
+                        r.warninglists
+                            .iter()
+                            .cloned()
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     )?;
                 }
                 for s in &r.stix_ids {
@@ -695,7 +748,10 @@ fn stats(a: StatsArgs) -> Result<ExitCode> {
     match a.format {
         TextJson::Json => println!("{}", serde_json::to_string_pretty(&s)?),
         TextJson::Text => {
-            println!("store {} (schema v{}), {} imports", s.path, s.schema_version, s.imports);
+            println!(
+                "store {} (schema v{}), {} imports",
+                s.path, s.schema_version, s.imports
+            );
             println!("objects by type ({} versions stored):", s.object_versions);
             for (k, v) in &s.by_type {
                 println!("  {k:<28} {v:>10}");
@@ -766,7 +822,10 @@ fn export_cmd(a: ExportArgs) -> Result<ExitCode> {
                 }
                 None => {
                     std::io::stdout().lock().write_all(&body)?;
-                    eprintln!("{meta_json}");
+                    // Formats without comments cannot carry it inline.
+                    if matches!(a.format, ExportFmt::Stix | ExportFmt::Dataset) {
+                        eprintln!("{meta_json}");
+                    }
                 }
             }
         }
@@ -776,7 +835,10 @@ fn export_cmd(a: ExportArgs) -> Result<ExitCode> {
             };
             std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
             let summary = vigil_intel::misp::write_feed(dir, &events)?;
-            write_atomic(&dir.join("vigil-feed.json"), serde_json::to_string_pretty(&meta)?.as_bytes())?;
+            write_atomic(
+                &dir.join("vigil-feed.json"),
+                serde_json::to_string_pretty(&meta)?.as_bytes(),
+            )?;
             eprintln!(
                 "{}: MISP feed with {} events, {} attributes, {}",
                 dir.display(),

@@ -605,7 +605,12 @@ fn load_intel(args: &ScanArgs) -> Result<(Arc<IndicatorTables>, f64)> {
     if let Some(dir) = &args.intel_db {
         let path = vigil_store::db_path(dir, &args.intel_region)?;
         if !path.exists() {
-            bail!("--intel-db {}: no store for region {} ({} does not exist)", dir.display(), args.intel_region, path.display());
+            bail!(
+                "--intel-db {}: no store for region {} ({} does not exist)",
+                dir.display(),
+                args.intel_region,
+                path.display()
+            );
         }
         let store = vigil_store::Store::open_path(&path)?;
         let mut rejected = 0usize;
@@ -615,7 +620,10 @@ fn load_intel(args: &ScanArgs) -> Result<(Arc<IndicatorTables>, f64)> {
             }
         })?;
         if rejected > 0 {
-            eprintln!("warning: {}: {rejected} records could not be matched", path.display());
+            eprintln!(
+                "warning: {}: {rejected} records could not be matched",
+                path.display()
+            );
         }
     }
     for (src, grade) in per_source {

@@ -19,7 +19,13 @@ fn intel(data: &Path, args: &[&str]) -> std::process::Output {
 }
 
 fn ok(o: &std::process::Output) -> String {
-    assert!(o.status.success(), "exit {:?}\nstdout: {}\nstderr: {}", o.status, stdout(o), stderr(o));
+    assert!(
+        o.status.success(),
+        "exit {:?}\nstdout: {}\nstderr: {}",
+        o.status,
+        stdout(o),
+        stderr(o)
+    );
     stdout(o)
 }
 
@@ -39,17 +45,40 @@ fn objects_by_id(bundle: &Value) -> BTreeMap<String, Value> {
 #[test]
 fn attack_for_ics_round_trips_whole_and_validator_clean() {
     let d = tempfile::tempdir().unwrap();
-    let out = ok(&intel(d.path(), &["import", attack().to_str().unwrap(), "--source", "mitre", "--tlp", "clear", "--json"]));
+    let out = ok(&intel(
+        d.path(),
+        &[
+            "import",
+            attack().to_str().unwrap(),
+            "--source",
+            "mitre",
+            "--tlp",
+            "clear",
+            "--json",
+        ],
+    ));
     let summary: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(summary["imports"][0]["summary"]["objects_added"], 1826);
 
-    let stats: Value = serde_json::from_str(&ok(&intel(d.path(), &["stats", "--format", "json"]))).unwrap();
+    let stats: Value =
+        serde_json::from_str(&ok(&intel(d.path(), &["stats", "--format", "json"]))).unwrap();
     assert_eq!(stats["by_type"]["campaign"], 8);
     assert_eq!(stats["by_type"]["relationship"], 1373);
     assert_eq!(stats["by_type"]["attack-pattern"], 95);
 
     let exported = d.path().join("attack-out.json");
-    ok(&intel(d.path(), &["export", "--format", "stix", "--max-tlp", "clear", "-o", exported.to_str().unwrap()]));
+    ok(&intel(
+        d.path(),
+        &[
+            "export",
+            "--format",
+            "stix",
+            "--max-tlp",
+            "clear",
+            "-o",
+            exported.to_str().unwrap(),
+        ],
+    ));
     let original: Value = serde_json::from_slice(&std::fs::read(attack()).unwrap()).unwrap();
     let back: Value = serde_json::from_slice(&std::fs::read(&exported).unwrap()).unwrap();
     let (a, b) = (objects_by_id(&original), objects_by_id(&back));
@@ -57,7 +86,10 @@ fn attack_for_ics_round_trips_whole_and_validator_clean() {
     // the TLP:CLEAR marking the import gave unmarked objects (and its definition).
     for (id, o) in &a {
         let mut got = b.get(id).unwrap_or_else(|| panic!("{id} lost")).clone();
-        if let Some(refs) = got.get_mut("object_marking_refs").and_then(Value::as_array_mut) {
+        if let Some(refs) = got
+            .get_mut("object_marking_refs")
+            .and_then(Value::as_array_mut)
+        {
             refs.retain(|r| r != "marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487");
             if refs.is_empty() {
                 got.as_object_mut().unwrap().remove("object_marking_refs");
@@ -74,13 +106,28 @@ fn attack_for_ics_round_trips_whole_and_validator_clean() {
             panic!("{id} changed in {keys:?}");
         }
     }
-    assert_eq!(b.len(), a.len() + 1, "only the TLP:CLEAR definition is added");
-    let meta: Value = serde_json::from_slice(&std::fs::read(d.path().join("attack-out.json.meta.json")).unwrap()).unwrap();
+    assert_eq!(
+        b.len(),
+        a.len() + 1,
+        "only the TLP:CLEAR definition is added"
+    );
+    let meta: Value =
+        serde_json::from_slice(&std::fs::read(d.path().join("attack-out.json.meta.json")).unwrap())
+            .unwrap();
     assert_eq!(meta["count"], 1827);
-    assert!(meta["content_hash"].as_str().unwrap().starts_with("sha256:"));
+    assert!(meta["content_hash"]
+        .as_str()
+        .unwrap()
+        .starts_with("sha256:"));
     for o in back["objects"].as_array().unwrap() {
         if o["type"] != "marking-definition" {
-            assert!(o["object_marking_refs"].as_array().is_some_and(|r| !r.is_empty()), "{} unmarked", o["id"]);
+            assert!(
+                o["object_marking_refs"]
+                    .as_array()
+                    .is_some_and(|r| !r.is_empty()),
+                "{} unmarked",
+                o["id"]
+            );
         }
     }
 
@@ -122,9 +169,23 @@ fn stix_round_trip_keeps_ids_markings_and_patterns_and_the_tlp_ceiling_holds() {
     let d = tempfile::tempdir().unwrap();
     let f = d.path().join("b.json");
     std::fs::write(&f, BUNDLE).unwrap();
-    ok(&intel(d.path(), &["import", f.to_str().unwrap(), "--source", "partner"]));
+    ok(&intel(
+        d.path(),
+        &["import", f.to_str().unwrap(), "--source", "partner"],
+    ));
     let out = d.path().join("out.json");
-    ok(&intel(d.path(), &["export", "--format", "stix", "--max-tlp", "red", "-o", out.to_str().unwrap()]));
+    ok(&intel(
+        d.path(),
+        &[
+            "export",
+            "--format",
+            "stix",
+            "--max-tlp",
+            "red",
+            "-o",
+            out.to_str().unwrap(),
+        ],
+    ));
     let original: Value = serde_json::from_str(BUNDLE).unwrap();
     let back: Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
     let (a, b) = (objects_by_id(&original), objects_by_id(&back));
@@ -134,40 +195,83 @@ fn stix_round_trip_keeps_ids_markings_and_patterns_and_the_tlp_ceiling_holds() {
 
     // Under a GREEN ceiling the AMBER indicator disappears, and so does the relationship that
     // pointed at it: no id of an AMBER object leaks.
-    ok(&intel(d.path(), &["export", "--format", "stix", "--max-tlp", "green", "-o", out.to_str().unwrap()]));
+    ok(&intel(
+        d.path(),
+        &[
+            "export",
+            "--format",
+            "stix",
+            "--max-tlp",
+            "green",
+            "-o",
+            out.to_str().unwrap(),
+        ],
+    ));
     let text = std::fs::read_to_string(&out).unwrap();
     assert!(!text.contains("indicator--a932fcc6"), "{text}");
     assert!(!text.contains("relationship--d932fcc6"), "{text}");
     assert!(text.contains("campaign--c932fcc6") && text.contains("indicator--b932fcc6"));
-    let csv = ok(&intel(d.path(), &["export", "--format", "csv", "--max-tlp", "green"]));
-    assert!(!csv.contains("c2.evil.example") && !csv.contains("203.0.113.7"), "{csv}");
-    assert!(csv.contains("evil.example/Payload.exe"), "URL normalised, path case kept: {csv}");
+    let csv = ok(&intel(
+        d.path(),
+        &["export", "--format", "csv", "--max-tlp", "green"],
+    ));
+    assert!(
+        !csv.contains("c2.evil.example") && !csv.contains("203.0.113.7"),
+        "{csv}"
+    );
+    assert!(
+        csv.contains("evil.example/Payload.exe"),
+        "URL normalised, path case kept: {csv}"
+    );
 
     // show explains the score.
-    let shown: Value = serde_json::from_str(&ok(&intel(d.path(), &["show", "domain:C2.Evil.Example.", "--format", "json"]))).unwrap();
+    let shown: Value = serde_json::from_str(&ok(&intel(
+        d.path(),
+        &["show", "domain:C2.Evil.Example.", "--format", "json"],
+    )))
+    .unwrap();
     let rec = &shown["records"][0];
     assert_eq!(rec["value"], "c2.evil.example");
-    assert!(rec["explanation"].as_str().unwrap().contains("decay"), "{rec}");
-    let by_id = ok(&intel(d.path(), &["show", "indicator--a932fcc6-e032-476c-826f-cb970a5a1ade"]));
-    assert!(by_id.contains("domain:c2.evil.example") && by_id.contains("ip:203.0.113.7"), "{by_id}");
+    assert!(
+        rec["explanation"].as_str().unwrap().contains("decay"),
+        "{rec}"
+    );
+    let by_id = ok(&intel(
+        d.path(),
+        &["show", "indicator--a932fcc6-e032-476c-826f-cb970a5a1ade"],
+    ));
+    assert!(
+        by_id.contains("domain:c2.evil.example") && by_id.contains("ip:203.0.113.7"),
+        "{by_id}"
+    );
 }
 
 #[test]
 fn a_bad_csv_line_rolls_back_the_whole_import_unless_skipped() {
     let d = tempfile::tempdir().unwrap();
     let f = d.path().join("feed.csv");
-    std::fs::write(&f, "type,value\ndomain,good.example\nip,999.1.1.1\nip,192.0.2.10\n").unwrap();
+    std::fs::write(
+        &f,
+        "type,value\ndomain,good.example\nip,999.1.1.1\nip,192.0.2.10\n",
+    )
+    .unwrap();
     let o = intel(d.path(), &["import", f.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2));
     let err = stderr(&o);
     assert!(err.contains("feed.csv:3"), "{err}");
-    let stats: Value = serde_json::from_str(&ok(&intel(d.path(), &["stats", "--format", "json"]))).unwrap();
+    let stats: Value =
+        serde_json::from_str(&ok(&intel(d.path(), &["stats", "--format", "json"]))).unwrap();
     assert_eq!(stats["records"], 0, "nothing imported");
 
     let o = intel(d.path(), &["import", f.to_str().unwrap(), "--skip-invalid"]);
     ok(&o);
-    assert!(stderr(&o).contains("skipped: ") && stderr(&o).contains("feed.csv:3"), "{}", stderr(&o));
-    let stats: Value = serde_json::from_str(&ok(&intel(d.path(), &["stats", "--format", "json"]))).unwrap();
+    assert!(
+        stderr(&o).contains("skipped: ") && stderr(&o).contains("feed.csv:3"),
+        "{}",
+        stderr(&o)
+    );
+    let stats: Value =
+        serde_json::from_str(&ok(&intel(d.path(), &["stats", "--format", "json"]))).unwrap();
     assert_eq!(stats["records"], 2);
 }
 
@@ -186,26 +290,99 @@ fn duplicates_merge_across_sources_and_feeds_load_in_scan() {
     let d = tempfile::tempdir().unwrap();
     let a = d.path().join("a.txt");
     let b = d.path().join("b.csv");
-    std::fs::write(&a, "hxxp://evil[.]example/x\n198.51.100.7\n10.1.2.0/24\nEVIL.example.\n").unwrap();
-    std::fs::write(&b, "type,value,confidence\ndomain,evil.example,90\nip,198.51.100.7,40\n").unwrap();
-    ok(&intel(d.path(), &["import", a.to_str().unwrap(), "--reliability", "B", "--tlp", "green"]));
-    ok(&intel(d.path(), &["import", b.to_str().unwrap(), "--reliability", "C3", "--tlp", "clear"]));
-    let shown: Value = serde_json::from_str(&ok(&intel(d.path(), &["show", "evil.example", "--format", "json"]))).unwrap();
+    std::fs::write(
+        &a,
+        "hxxp://evil[.]example/x\n198.51.100.7\n10.1.2.0/24\nEVIL.example.\n",
+    )
+    .unwrap();
+    std::fs::write(
+        &b,
+        "type,value,confidence\ndomain,evil.example,90\nip,198.51.100.7,40\n",
+    )
+    .unwrap();
+    ok(&intel(
+        d.path(),
+        &[
+            "import",
+            a.to_str().unwrap(),
+            "--reliability",
+            "B",
+            "--tlp",
+            "green",
+        ],
+    ));
+    ok(&intel(
+        d.path(),
+        &[
+            "import",
+            b.to_str().unwrap(),
+            "--reliability",
+            "C3",
+            "--tlp",
+            "clear",
+        ],
+    ));
+    let shown: Value = serde_json::from_str(&ok(&intel(
+        d.path(),
+        &["show", "evil.example", "--format", "json"],
+    )))
+    .unwrap();
     let rec = &shown["records"][0]["record"];
-    assert_eq!(rec["sources"].as_object().unwrap().keys().collect::<Vec<_>>(), ["a", "b"]);
+    assert_eq!(
+        rec["sources"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .collect::<Vec<_>>(),
+        ["a", "b"]
+    );
     assert_eq!(rec["tlp"], "green", "the stricter marking wins");
-    let stats: Value = serde_json::from_str(&ok(&intel(d.path(), &["stats", "--format", "json"]))).unwrap();
+    let stats: Value =
+        serde_json::from_str(&ok(&intel(d.path(), &["stats", "--format", "json"]))).unwrap();
     assert_eq!(stats["records"], 4);
 
     // Every indicator format loads in vigil scan.
     let rules = d.path().join("vigil.rules");
-    ok(&intel(d.path(), &["export", "--format", "suricata", "-o", rules.to_str().unwrap()]));
+    ok(&intel(
+        d.path(),
+        &[
+            "export",
+            "--format",
+            "suricata",
+            "-o",
+            rules.to_str().unwrap(),
+        ],
+    ));
     let o = vigil(&["rules", "check", "--strict", rules.to_str().unwrap()]);
     assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
     let iprep = d.path().join("vigil.iprep");
-    ok(&intel(d.path(), &["export", "--format", "iprep", "--type", "ip", "--type", "cidr", "-o", iprep.to_str().unwrap()]));
+    ok(&intel(
+        d.path(),
+        &[
+            "export",
+            "--format",
+            "iprep",
+            "--type",
+            "ip",
+            "--type",
+            "cidr",
+            "-o",
+            iprep.to_str().unwrap(),
+        ],
+    ));
     let dataset = d.path().join("domains.lst");
-    ok(&intel(d.path(), &["export", "--format", "dataset", "--type", "domain", "-o", dataset.to_str().unwrap()]));
+    ok(&intel(
+        d.path(),
+        &[
+            "export",
+            "--format",
+            "dataset",
+            "--type",
+            "domain",
+            "-o",
+            dataset.to_str().unwrap(),
+        ],
+    ));
     let yaml = d.path().join("suricata.yaml");
     std::fs::write(
         &yaml,
@@ -225,13 +402,29 @@ fn duplicates_merge_across_sources_and_feeds_load_in_scan() {
     )
     .unwrap();
     let o = vigil(&[
-        "scan", "--strict", "--rules", rules.to_str().unwrap(), "--rules", iprep_rules.to_str().unwrap(),
-        "--suricata-config", yaml.to_str().unwrap(), "samples/pcaps",
+        "scan",
+        "--strict",
+        "--rules",
+        rules.to_str().unwrap(),
+        "--rules",
+        iprep_rules.to_str().unwrap(),
+        "--suricata-config",
+        yaml.to_str().unwrap(),
+        "samples/pcaps",
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let text = d.path().join("feed.txt");
-    ok(&intel(d.path(), &["export", "--format", "text", "-o", text.to_str().unwrap()]));
-    let o = vigil(&["scan", "--strict", "--intel", text.to_str().unwrap(), "samples/pcaps"]);
+    ok(&intel(
+        d.path(),
+        &["export", "--format", "text", "-o", text.to_str().unwrap()],
+    ));
+    let o = vigil(&[
+        "scan",
+        "--strict",
+        "--intel",
+        text.to_str().unwrap(),
+        "samples/pcaps",
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let back = std::fs::read_to_string(&text).unwrap();
     assert!(back.starts_with("# text feed generated by vigil"), "{back}");
@@ -242,18 +435,50 @@ fn duplicates_merge_across_sources_and_feeds_load_in_scan() {
 fn scan_matches_against_the_store_directly() {
     let d = tempfile::tempdir().unwrap();
     let intel_dir = repo().join("samples/intel");
-    ok(&intel(d.path(), &["import", intel_dir.to_str().unwrap(), "--source", "samples", "--skip-invalid"]));
-    let direct = vigil(&["scan", "--intel", "samples/intel", "--eve-types", "alert", "samples/pcaps"]);
-    let via_db = vigil(&["scan", "--intel-db", d.path().to_str().unwrap(), "--eve-types", "alert", "samples/pcaps"]);
+    ok(&intel(
+        d.path(),
+        &[
+            "import",
+            intel_dir.to_str().unwrap(),
+            "--source",
+            "samples",
+            "--skip-invalid",
+        ],
+    ));
+    let direct = vigil(&[
+        "scan",
+        "--intel",
+        "samples/intel",
+        "--eve-types",
+        "alert",
+        "samples/pcaps",
+    ]);
+    let via_db = vigil(&[
+        "scan",
+        "--intel-db",
+        d.path().to_str().unwrap(),
+        "--eve-types",
+        "alert",
+        "samples/pcaps",
+    ]);
     assert!(via_db.status.success(), "{}", stderr(&via_db));
     let sigs = |o: &std::process::Output| -> BTreeSet<(String, String)> {
         events(o)
             .iter()
-            .map(|e| (e["pcap_cnt"].to_string(), e["vigil"]["indicator"]["value"].to_string()))
+            .map(|e| {
+                (
+                    e["pcap_cnt"].to_string(),
+                    e["vigil"]["indicator"]["value"].to_string(),
+                )
+            })
             .collect()
     };
     assert!(!sigs(&via_db).is_empty());
-    assert_eq!(sigs(&via_db), sigs(&direct), "the store matches what the files match");
+    assert_eq!(
+        sigs(&via_db),
+        sigs(&direct),
+        "the store matches what the files match"
+    );
 }
 
 /// A one-request-at-a-time HTTP server on 127.0.0.1: `/feed.txt` serves a list with an ETag
@@ -262,15 +487,19 @@ fn serve(body: &'static str) -> (String, std::thread::JoinHandle<()>) {
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = l.local_addr().unwrap();
     let h = std::thread::spawn(move || {
-        for _ in 0..4 {
+        for _ in 0..6 {
             let Ok((mut s, _)) = l.accept() else { return };
             let mut buf = [0u8; 4096];
             let n = s.read(&mut buf).unwrap_or(0);
             let req = String::from_utf8_lossy(&buf[..n]).to_string();
-            let resp = if req.starts_with("GET /feed.txt") && req.contains("If-None-Match: \"v1\"") {
+            let resp = if req.starts_with("GET /feed.txt") && req.contains("If-None-Match: \"v1\"")
+            {
                 "HTTP/1.1 304 Not Modified\r\nETag: \"v1\"\r\nContent-Length: 0\r\n\r\n".to_string()
             } else if req.starts_with("GET /feed.txt") {
-                format!("HTTP/1.1 200 OK\r\nETag: \"v1\"\r\nContent-Length: {}\r\n\r\n{body}", body.len())
+                format!(
+                    "HTTP/1.1 200 OK\r\nETag: \"v1\"\r\nContent-Length: {}\r\n\r\n{body}",
+                    body.len()
+                )
             } else {
                 "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n".to_string()
             };
@@ -308,7 +537,11 @@ fn collect_runs_every_source_and_reports_each_failure() {
     assert_eq!(by["web"]["status"], "imported");
     assert_eq!(by["web"]["summary"]["records_new"], 2);
     assert_eq!(by["broken"]["status"], "failed");
-    assert!(by["broken"]["reason"].as_str().unwrap().contains("500"), "{}", by["broken"]);
+    assert!(
+        by["broken"]["reason"].as_str().unwrap().contains("500"),
+        "{}",
+        by["broken"]
+    );
     assert_eq!(by["local"]["status"], "imported");
 
     // Nothing is due an instant later; a named source runs anyway, and the web source's
@@ -318,15 +551,46 @@ fn collect_runs_every_source_and_reports_each_failure() {
     assert_eq!(r["results"][0]["status"], "unchanged", "{r}");
     let o = intel(d.path(), &["collect", "--format", "json", "local"]);
     ok(&o);
-    let stats: Value = serde_json::from_str(&ok(&intel(d.path(), &["stats", "--format", "json"]))).unwrap();
+    let stats: Value =
+        serde_json::from_str(&ok(&intel(d.path(), &["stats", "--format", "json"]))).unwrap();
     assert_eq!(stats["records_by_source"]["web"], 2);
     assert_eq!(stats["records_by_source"]["local"], 1);
 
+    // A URL straight on the command line.
+    let o = intel(
+        d.path(),
+        &[
+            "import",
+            &format!("{base}/feed.txt"),
+            "--format",
+            "text",
+            "--json",
+        ],
+    );
+    let r: Value = serde_json::from_str(&ok(&o)).unwrap();
+    assert_eq!(r["imports"][0]["source"], "feed");
+    assert_eq!(r["imports"][0]["summary"]["records_merged"], 2);
+
     let bad = d.path().join("bad.toml");
-    std::fs::write(&bad, "[[source]]\nname = \"x\"\nurl = \"ftp://a\"\nbogus = 1\n").unwrap();
-    let o = vigil(&["intel", "collect", "--sources", bad.to_str().unwrap(), "--data-dir", d.path().to_str().unwrap()]);
+    std::fs::write(
+        &bad,
+        "[[source]]\nname = \"x\"\nurl = \"ftp://a\"\nbogus = 1\n",
+    )
+    .unwrap();
+    let o = vigil(&[
+        "intel",
+        "collect",
+        "--sources",
+        bad.to_str().unwrap(),
+        "--data-dir",
+        d.path().to_str().unwrap(),
+    ]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("bad.toml") && stderr(&o).contains("bogus"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("bad.toml") && stderr(&o).contains("bogus"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]
@@ -334,22 +598,59 @@ fn imports_flag_values_on_warninglists() {
     let d = tempfile::tempdir().unwrap();
     let f = d.path().join("fp.txt");
     std::fs::write(&f, "8.8.8.8\n10.1.2.3\nrare-evil-host.example\n").unwrap();
-    let out: Value = serde_json::from_str(&ok(&intel(d.path(), &["import", f.to_str().unwrap(), "--json"]))).unwrap();
+    let out: Value = serde_json::from_str(&ok(&intel(
+        d.path(),
+        &["import", f.to_str().unwrap(), "--json"],
+    )))
+    .unwrap();
     assert_eq!(out["imports"][0]["false_positive_risk"], 2, "{out}");
-    let shown: Value = serde_json::from_str(&ok(&intel(d.path(), &["show", "10.1.2.3", "--format", "json"]))).unwrap();
-    let lists: Vec<&str> = shown["records"][0]["warninglists"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
-    assert!(lists.contains(&"rfc1918"), "CIDR membership, not string equality: {lists:?}");
+    let shown: Value = serde_json::from_str(&ok(&intel(
+        d.path(),
+        &["show", "10.1.2.3", "--format", "json"],
+    )))
+    .unwrap();
+    let lists: Vec<&str> = shown["records"][0]["warninglists"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert!(
+        lists.contains(&"rfc1918"),
+        "CIDR membership, not string equality: {lists:?}"
+    );
 }
 
 #[test]
 fn misp_event_to_store_to_misp_feed_read_back_by_pymisp() {
     let d = tempfile::tempdir().unwrap();
     let event = repo().join("crates/vigil-intel/tests/data/misp/event.json");
-    ok(&intel(d.path(), &["import", event.to_str().unwrap(), "--source", "misp-partner", "--skip-invalid"]));
-    let stats: Value = serde_json::from_str(&ok(&intel(d.path(), &["stats", "--format", "json"]))).unwrap();
+    ok(&intel(
+        d.path(),
+        &[
+            "import",
+            event.to_str().unwrap(),
+            "--source",
+            "misp-partner",
+            "--skip-invalid",
+        ],
+    ));
+    let stats: Value =
+        serde_json::from_str(&ok(&intel(d.path(), &["stats", "--format", "json"]))).unwrap();
     assert_eq!(stats["by_type"]["report"], 1, "{stats}");
     let feed = d.path().join("feed");
-    ok(&intel(d.path(), &["export", "--format", "misp", "--max-tlp", "red", "-o", feed.to_str().unwrap()]));
+    ok(&intel(
+        d.path(),
+        &[
+            "export",
+            "--format",
+            "misp",
+            "--max-tlp",
+            "red",
+            "-o",
+            feed.to_str().unwrap(),
+        ],
+    ));
     assert!(feed.join("vigil-feed.json").is_file());
     // Every value Vigil can match comes back, in canonical form.
     let back = vigil_intel::misp::read_feed_dir(&feed).unwrap();
@@ -376,10 +677,90 @@ fn misp_event_to_store_to_misp_feed_read_back_by_pymisp() {
         .arg(&feed)
         .output()
         .unwrap();
-    assert!(out.status.success(), "pymisp: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "pymisp: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let read: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let attrs: Vec<&Value> = read.as_object().unwrap().values().flat_map(|v| v.as_array().unwrap()).collect();
-    assert!(attrs.iter().any(|a| a[0] == "ip-dst" && a[1] == "198.51.100.23"), "{read}");
-    assert!(attrs.iter().any(|a| a[0] == "ja3-fingerprint-md5"), "{read}");
+    let attrs: Vec<&Value> = read
+        .as_object()
+        .unwrap()
+        .values()
+        .flat_map(|v| v.as_array().unwrap())
+        .collect();
+    assert!(
+        attrs
+            .iter()
+            .any(|a| a[0] == "ip-dst" && a[1] == "198.51.100.23"),
+        "{read}"
+    );
+    assert!(
+        attrs.iter().any(|a| a[0] == "ja3-fingerprint-md5"),
+        "{read}"
+    );
     assert!(attrs.len() >= 7, "{read}");
+}
+
+#[test]
+fn stix_2_0_is_upgraded_on_import_and_exports_as_valid_2_1() {
+    let d = tempfile::tempdir().unwrap();
+    let f = d.path().join("old.json");
+    std::fs::write(
+        &f,
+        r#"{"type":"bundle","id":"bundle--5d0092c5-5f74-4287-9642-33f4c354e56d","spec_version":"2.0","objects":[
+          {"type":"indicator","id":"indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f","created":"2016-04-06T20:03:48.000Z",
+           "modified":"2016-04-06T20:03:48.000Z","labels":["malicious-activity"],"name":"Poison Ivy C2",
+           "pattern":"[ipv4-addr:value = '10.0.0.1']","valid_from":"2016-01-01T00:00:00Z"},
+          {"type":"malware","id":"malware--31b940d4-6f7f-459a-80ea-9c1f17b5891b","created":"2016-04-06T20:07:09.000Z",
+           "modified":"2016-04-06T20:07:09.000Z","name":"Poison Ivy","labels":["remote-access-trojan"]}]}"#,
+    )
+    .unwrap();
+    let out: Value = serde_json::from_str(&ok(&intel(
+        d.path(),
+        &["import", f.to_str().unwrap(), "--tlp", "green", "--json"],
+    )))
+    .unwrap();
+    assert_eq!(out["imports"][0]["upgraded"], 2, "{out}");
+    let shown: Value = serde_json::from_str(&ok(&intel(
+        d.path(),
+        &[
+            "show",
+            "malware--31b940d4-6f7f-459a-80ea-9c1f17b5891b",
+            "--format",
+            "json",
+        ],
+    )))
+    .unwrap();
+    let m = &shown["object"];
+    assert_eq!(
+        (m["spec_version"].as_str(), m["is_family"].as_bool()),
+        (Some("2.1"), Some(true))
+    );
+    assert_eq!(m["malware_types"][0], "remote-access-trojan");
+    let exported = d.path().join("new.json");
+    ok(&intel(
+        d.path(),
+        &[
+            "export",
+            "--format",
+            "stix",
+            "-o",
+            exported.to_str().unwrap(),
+        ],
+    ));
+    let o = vigil(&[
+        "intel",
+        "validate",
+        "--no-warninglists",
+        "--format",
+        "json",
+        exported.to_str().unwrap(),
+    ]);
+    let report: Value = serde_json::from_str(&ok(&o)).unwrap();
+    assert_eq!(report["summary"]["invalid"], 0, "{report}");
+    assert_eq!(
+        report["summary"]["objects"], 3,
+        "indicator, malware, TLP:GREEN definition: {report}"
+    );
 }
