@@ -32,6 +32,10 @@ pub enum InputFormat {
     Text,
 }
 
+impl InputFormat {
+    pub const NAMES: [&'static str; 5] = ["auto", "stix", "misp", "csv", "text"];
+}
+
 impl std::str::FromStr for InputFormat {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {

@@ -270,6 +270,19 @@ pub(crate) fn json_error(name: &str, e: &serde_json::Error) -> IntelError {
     }
 }
 
+/// What a JSON value is, for messages: "a string", "an array", ….
+pub(crate) fn json_kind(v: &serde_json::Value) -> &'static str {
+    use serde_json::Value;
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
 /// Strips a UTF-8 byte-order mark.
 pub(crate) fn strip_bom(data: &[u8]) -> &[u8] {
     data.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(data)

@@ -160,14 +160,7 @@ fn valid_uuid(s: &str) -> Option<String> {
 
 /// MISP's `first_seen` / `last_seen` form: `2024-05-01T12:00:00.000000+00:00`.
 fn misp_seen_time(t: i64) -> String {
-    let (y, m, d) = timestamp::civil_from_days(t.div_euclid(86_400));
-    let s = t.rem_euclid(86_400);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.000000+00:00",
-        s / 3600,
-        s / 60 % 60,
-        s % 60
-    )
+    timestamp::format_seconds(t) + ".000000+00:00"
 }
 
 /// MISP's `misp:confidence-level` taxonomy with its numerical values.
@@ -500,17 +493,6 @@ fn join(base: &str, field: &str) -> String {
     }
 }
 
-fn kind_of(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
-
 /// A located problem: the JSON path and what was wrong there.
 type Bad = (String, String);
 
@@ -520,7 +502,7 @@ fn opt_str<'v>(m: &'v Map<String, Value>, key: &str, base: &str) -> Result<Optio
         Some(Value::String(s)) => Ok(Some(s)),
         Some(v) => Err((
             join(base, key),
-            format!("expected a string, found {}", kind_of(v)),
+            format!("expected a string, found {}", crate::json_kind(v)),
         )),
     }
 }
@@ -533,7 +515,7 @@ fn opt_scalar(m: &Map<String, Value>, key: &str, base: &str) -> Result<Option<St
         Some(Value::Number(n)) => Ok(Some(n.to_string())),
         Some(v) => Err((
             join(base, key),
-            format!("expected a string or number, found {}", kind_of(v)),
+            format!("expected a string or number, found {}", crate::json_kind(v)),
         )),
     }
 }
@@ -571,7 +553,7 @@ fn opt_array<'v>(m: &'v Map<String, Value>, key: &str, base: &str) -> Result<&'v
         Some(Value::Array(a)) => Ok(a),
         Some(v) => Err((
             join(base, key),
-            format!("expected an array, found {}", kind_of(v)),
+            format!("expected an array, found {}", crate::json_kind(v)),
         )),
     }
 }
@@ -580,7 +562,7 @@ fn as_object<'v>(v: &'v Value, path: &str) -> Result<&'v Map<String, Value>, Bad
     v.as_object().ok_or_else(|| {
         (
             path.to_string(),
-            format!("expected an object, found {}", kind_of(v)),
+            format!("expected an object, found {}", crate::json_kind(v)),
         )
     })
 }
@@ -763,7 +745,7 @@ impl<'n> Importer<'n> {
                 Some(Value::String(s)) => names.push(s.clone()),
                 Some(v) => self.skip((
                     format!("{p}.name"),
-                    format!("expected a string, found {}", kind_of(v)),
+                    format!("expected a string, found {}", crate::json_kind(v)),
                 )),
                 None => self.skip((p, "tag without a name".into())),
             }
@@ -1409,7 +1391,7 @@ pub fn read_feed_dir(dir: &Path) -> Result<MispImport, IntelError> {
             location: format!("{manifest_name}: (document)"),
             message: format!(
                 "expected an object of event uuids, found {}",
-                kind_of(&manifest)
+                crate::json_kind(&manifest)
             ),
         });
     };

@@ -190,16 +190,22 @@ pub fn civil_from_days(z: i64) -> (i64, i64, i64) {
     (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
-/// Unix seconds as STIX's UTC timestamp form with milliseconds, `2024-05-01T12:00:00.000Z`.
-pub fn format_rfc3339(secs: i64) -> String {
+/// Unix seconds as `YYYY-MM-DDTHH:MM:SS` (UTC, no zone): the common stem of the forms below,
+/// and Suricata's certificate time form.
+pub fn format_seconds(secs: i64) -> String {
     let (y, mo, d) = civil_from_days(secs.div_euclid(86_400));
     let s = secs.rem_euclid(86_400);
     format!(
-        "{y:04}-{mo:02}-{d:02}T{:02}:{:02}:{:02}.000Z",
+        "{y:04}-{mo:02}-{d:02}T{:02}:{:02}:{:02}",
         s / 3600,
         s % 3600 / 60,
         s % 60
     )
+}
+
+/// Unix seconds as STIX's UTC timestamp form with milliseconds, `2024-05-01T12:00:00.000Z`.
+pub fn format_rfc3339(secs: i64) -> String {
+    format_seconds(secs) + ".000Z"
 }
 
 /// Unix seconds as a calendar date, `2024-05-01`.

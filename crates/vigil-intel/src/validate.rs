@@ -171,20 +171,8 @@ pub fn validate_json(
     opts: &ValidateOptions,
 ) -> Result<Report, IntelError> {
     let v: Value =
-        serde_json::from_slice(crate::strip_bom(data)).map_err(|e| json_error(name, &e))?;
+        serde_json::from_slice(crate::strip_bom(data)).map_err(|e| crate::json_error(name, &e))?;
     Ok(validate_value(&v, opts))
-}
-
-fn json_error(name: &str, e: &serde_json::Error) -> IntelError {
-    let full = e.to_string();
-    let suffix = format!(" at line {} column {}", e.line(), e.column());
-    let message = full.strip_suffix(&suffix).unwrap_or(&full).to_string();
-    IntelError::Json {
-        path: name.into(),
-        line: e.line(),
-        column: e.column(),
-        message,
-    }
 }
 
 /// Validates a parsed document (bundle, array or single object).
@@ -432,17 +420,6 @@ fn has_millis(s: &str) -> bool {
     s.len() >= 24 && s.as_bytes().get(19) == Some(&b'.')
 }
 
-fn json_kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
-
 /// Property names as the schemas allow them (`common/properties.json`).
 fn is_property_name(k: &str) -> bool {
     let b = k.as_bytes();
@@ -511,7 +488,7 @@ fn check_object(o: &Value, base: String, opts: &ValidateOptions, doc: &DocInfo) 
         c.error(
             "not-an-object",
             "",
-            format!("expected a STIX object, found {}", json_kind(o)),
+            format!("expected a STIX object, found {}", crate::json_kind(o)),
         );
         return finish(c, "", "");
     };
@@ -543,7 +520,7 @@ fn object_checks(c: &mut Checker, m: &Map<String, Value>, ty: &str, doc: &DocInf
                 "'{t}' does not match the 'type' field format (3–250 characters: lowercase ASCII a-z, 0-9 and single hyphens, starting with a letter, not ending with a hyphen)"
             ),
         ),
-        Some(v) => c.error("invalid-type-name", "type", format!("expected a string, found {}", json_kind(v))),
+        Some(v) => c.error("invalid-type-name", "type", format!("expected a string, found {}", crate::json_kind(v))),
     }
     // id
     match m.get("id") {
@@ -569,7 +546,7 @@ fn object_checks(c: &mut Checker, m: &Map<String, Value>, ty: &str, doc: &DocInf
         Some(v) => c.error(
             "invalid-id",
             "id",
-            format!("expected a string, found {}", json_kind(v)),
+            format!("expected a string, found {}", crate::json_kind(v)),
         ),
     }
     let spec = spec_of(ty);
@@ -798,7 +775,7 @@ fn check_prop(c: &mut Checker, k: &str, v: &Value, p: Prop) {
         c.error(
             "invalid-property",
             k,
-            format!("'{k}' must be {what}, found {}", json_kind(v)),
+            format!("'{k}' must be {what}, found {}", crate::json_kind(v)),
         )
     };
     match p {
@@ -865,7 +842,10 @@ fn check_prop(c: &mut Checker, k: &str, v: &Value, p: Prop) {
                         None => c.error(
                             "invalid-reference",
                             &rel,
-                            format!("expected an identifier string, found {}", json_kind(x)),
+                            format!(
+                                "expected an identifier string, found {}",
+                                crate::json_kind(x)
+                            ),
                         ),
                     }
                 }
@@ -906,7 +886,7 @@ fn check_prop(c: &mut Checker, k: &str, v: &Value, p: Prop) {
                         c.error(
                             "invalid-property",
                             &format!("{k}[{i}]"),
-                            format!("expected a string, found {}", json_kind(x)),
+                            format!("expected a string, found {}", crate::json_kind(x)),
                         );
                     }
                 }
@@ -949,7 +929,7 @@ fn each_object(c: &mut Checker, k: &str, v: &Value, required: &[&str], one_of: &
         c.error(
             "invalid-property",
             k,
-            format!("'{k}' must be an array, found {}", json_kind(v)),
+            format!("'{k}' must be an array, found {}", crate::json_kind(v)),
         );
         return;
     };
@@ -962,7 +942,7 @@ fn each_object(c: &mut Checker, k: &str, v: &Value, required: &[&str], one_of: &
             c.error(
                 "invalid-property",
                 &rel,
-                format!("expected an object, found {}", json_kind(x)),
+                format!("expected an object, found {}", crate::json_kind(x)),
             );
             continue;
         };
@@ -977,7 +957,7 @@ fn each_object(c: &mut Checker, k: &str, v: &Value, required: &[&str], one_of: &
                 Some(other) => c.error(
                     "invalid-property",
                     &format!("{rel}.{r}"),
-                    format!("expected a string, found {}", json_kind(other)),
+                    format!("expected a string, found {}", crate::json_kind(other)),
                 ),
             }
         }

@@ -2,34 +2,14 @@
 //! `write_feed` must load in pymisp with the same attributes, and pymisp must compute the same
 //! manifest entries and `hashes.csv` (see `scripts/misp-feed-oracle.py`). The feed must also
 //! read back through `read_feed_dir` with the same indicator values.
+mod peer;
+use peer::*;
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use vigil_intel::misp::{read_feed_dir, write_feed, FeedAttribute, FeedEvent};
 use vigil_intel::pattern;
 use vigil_model::{IndicatorType as T, Tlp};
-
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// The Python peer: `$VIGIL_PYTHON`, else the workspace venv. Missing is a skip, except in CI.
-fn python() -> Option<PathBuf> {
-    let p = std::env::var_os("VIGIL_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join(".venv/bin/python"));
-    if p.exists() {
-        return Some(p);
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "python peer {} not found (CI installs it)",
-        p.display()
-    );
-    eprintln!("skipped: no python peer");
-    None
-}
 
 fn attr(kind: T, value: &str, tlp: Tlp, confidence: u8) -> FeedAttribute {
     FeedAttribute {

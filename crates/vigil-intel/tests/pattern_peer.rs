@@ -4,7 +4,9 @@
 //!
 //! The peer runs live through `$VIGIL_PYTHON` (default `<workspace>/.venv/bin/python`); without
 //! it the test is skipped, except under `CI`, where it fails.
-use std::path::{Path, PathBuf};
+mod peer;
+use peer::*;
+use std::path::Path;
 use std::process::Command;
 
 use vigil_intel::pattern;
@@ -15,23 +17,6 @@ const EXCEPTIONS: &[(&str, &str)] = &[(
     "STIXPattern.g4's indexPathStep allows IntNegLiteral; stix2-patterns' inspector reads only \
      IntPosLiteral and raises AttributeError (the oracle prints `crash`); we accept it",
 )];
-
-fn python() -> Option<PathBuf> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let p = std::env::var_os("VIGIL_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join(".venv/bin/python"));
-    if p.exists() {
-        return Some(p);
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "python peer {} missing under CI",
-        p.display()
-    );
-    eprintln!("skipped: no python peer");
-    None
-}
 
 #[test]
 fn pattern_parser_agrees_with_stix2_patterns_on_the_corpus() {

@@ -7,6 +7,8 @@
 //! * `dangling-reference`: stix2-validator does not resolve references (its `--enforce_refs`
 //!   is off by default and only covers relationships), so an object whose only errors are
 //!   dangling references is left out of our side of the comparison.
+mod peer;
+use peer::*;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -15,23 +17,6 @@ use vigil_intel::validate::{validate_json, Report, ValidateOptions};
 
 /// Error codes stix2-validator does not check (see the module docs).
 const NOT_CHECKED_BY_PEER: &[&str] = &["dangling-reference"];
-
-fn python() -> Option<PathBuf> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let p = std::env::var_os("VIGIL_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join(".venv/bin/python"));
-    if p.exists() {
-        return Some(p);
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "python peer {} missing under CI",
-        p.display()
-    );
-    eprintln!("skipped: no python peer");
-    None
-}
 
 fn data_dir() -> PathBuf {
     std::env::var_os("VIGIL_DATA_DIR")

@@ -6,6 +6,8 @@
 //! it the test is skipped, unless `CI` is set, where it fails. The oracle takes about 30 s
 //! (loading the CIDR lists into pymispwarninglists dominates).
 
+mod peer;
+use peer::*;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -13,21 +15,6 @@ use vigil_intel::warninglists::{ListType, Warninglists};
 
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn python() -> Option<PathBuf> {
-    let py = std::env::var_os("VIGIL_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join(".venv/bin/python"));
-    if py.exists() {
-        return Some(py);
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "python peer not found at {} (set VIGIL_PYTHON); CI must run this test",
-        py.display()
-    );
-    None
 }
 
 fn joined(mut slugs: Vec<&str>) -> String {

@@ -29,6 +29,16 @@ pub enum ExportFormat {
 }
 
 impl ExportFormat {
+    pub const ALL: [ExportFormat; 7] = [
+        ExportFormat::Stix,
+        ExportFormat::Csv,
+        ExportFormat::Text,
+        ExportFormat::Suricata,
+        ExportFormat::Iprep,
+        ExportFormat::Dataset,
+        ExportFormat::Misp,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             ExportFormat::Stix => "stix",
@@ -39,6 +49,16 @@ impl ExportFormat {
             ExportFormat::Dataset => "dataset",
             ExportFormat::Misp => "misp",
         }
+    }
+}
+
+impl std::str::FromStr for ExportFormat {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        ExportFormat::ALL
+            .into_iter()
+            .find(|f| f.as_str().eq_ignore_ascii_case(s))
+            .ok_or_else(|| format!("unknown feed format {s:?}"))
     }
 }
 

@@ -106,22 +106,13 @@ impl StoreArgs {
     }
 }
 
-#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
-pub enum ImportFormat {
-    Auto,
-    Stix,
-    Misp,
-    Csv,
-    Text,
-}
-
 #[derive(Args)]
 pub struct ImportArgs {
     /// Files, directories (a MISP feed folder has manifest.json) or http(s):// URLs.
     #[arg(required = true, value_name = "PATH")]
     paths: Vec<String>,
-    #[arg(long, value_enum, default_value_t = ImportFormat::Auto)]
-    format: ImportFormat,
+    #[arg(long, default_value = "auto", value_parser = clap::builder::TypedValueParser::try_map(clap::builder::PossibleValuesParser::new(InputFormat::NAMES), |s| s.parse::<InputFormat>()))]
+    format: InputFormat,
     /// Source name recorded in the provenance of every record; default: the file name.
     #[arg(long, value_name = "NAME")]
     source: Option<String>,
@@ -219,21 +210,10 @@ pub struct StatsArgs {
     store: StoreArgs,
 }
 
-#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
-pub enum ExportFmt {
-    Stix,
-    Csv,
-    Text,
-    Suricata,
-    Iprep,
-    Dataset,
-    Misp,
-}
-
 #[derive(Args)]
 pub struct ExportArgs {
-    #[arg(long, value_enum)]
-    format: ExportFmt,
+    #[arg(long, value_parser = clap::builder::TypedValueParser::try_map(clap::builder::PossibleValuesParser::new(ExportFormat::ALL.map(ExportFormat::as_str)), |s| s.parse::<ExportFormat>()))]
+    format: ExportFormat,
     /// Indicator type (ip, cidr, domain, url, ja3, ja3s, ja4, md5, sha1, sha256) or, for
     /// STIX, an object type (campaign, attack-pattern, …). Repeatable.
     #[arg(long = "type", value_name = "T")]
@@ -255,6 +235,17 @@ pub struct ExportArgs {
     output: Option<PathBuf>,
     #[command(flatten)]
     store: StoreArgs,
+}
+
+/// `--reliability` as (grade, credibility).
+fn admiralty(arg: Option<&str>) -> Result<(Option<vigil_model::Reliability>, Option<u8>)> {
+    match arg {
+        Some(r) => {
+            let (g, c) = parse_admiralty(r).map_err(anyhow::Error::msg)?;
+            Ok((Some(g), c))
+        }
+        None => Ok((None, None)),
+    }
 }
 
 fn parse_tlp(s: &str) -> std::result::Result<Tlp, String> {
@@ -402,22 +393,10 @@ fn progress_bar(len: u64, what: &str) -> Option<indicatif::ProgressBar> {
 }
 
 fn import(a: ImportArgs) -> Result<ExitCode> {
-    let (reliability, credibility) = match &a.reliability {
-        Some(r) => {
-            let (g, c) = parse_admiralty(r).map_err(anyhow::Error::msg)?;
-            (Some(g), c)
-        }
-        None => (None, None),
-    };
+    let (reliability, credibility) = admiralty(a.reliability.as_deref())?;
     let screen = load_screen(a.warninglists.as_deref(), a.no_warninglists)?;
     let mut store = a.store.open()?;
-    let format = match a.format {
-        ImportFormat::Auto => InputFormat::Auto,
-        ImportFormat::Stix => InputFormat::Stix,
-        ImportFormat::Misp => InputFormat::Misp,
-        ImportFormat::Csv => InputFormat::Csv,
-        ImportFormat::Text => InputFormat::Text,
-    };
+    let format = a.format;
     let now = now();
     let mut results = Vec::new();
     let mut failed = false;
@@ -588,13 +567,7 @@ fn collect_cmd(a: CollectArgs) -> Result<ExitCode> {
 
 fn validate_cmd(a: ValidateArgs) -> Result<ExitCode> {
     let data = std::fs::read(&a.file).with_context(|| format!("reading {}", a.file.display()))?;
-    let (reliability, credibility) = match &a.reliability {
-        Some(r) => {
-            let (g, c) = parse_admiralty(r).map_err(anyhow::Error::msg)?;
-            (Some(g), c)
-        }
-        None => (None, None),
-    };
+    let (reliability, credibility) = admiralty(a.reliability.as_deref())?;
     let screen = load_screen(a.warninglists.as_deref(), a.no_warninglists)?;
     let opts = ValidateOptions {
         now: now(),
@@ -784,15 +757,7 @@ fn export_cmd(a: ExportArgs) -> Result<ExitCode> {
         .map_err(anyhow::Error::msg)?
         .map(|d| now - d);
     let req = ExportRequest {
-        format: match a.format {
-            ExportFmt::Stix => ExportFormat::Stix,
-            ExportFmt::Csv => ExportFormat::Csv,
-            ExportFmt::Text => ExportFormat::Text,
-            ExportFmt::Suricata => ExportFormat::Suricata,
-            ExportFmt::Iprep => ExportFormat::Iprep,
-            ExportFmt::Dataset => ExportFormat::Dataset,
-            ExportFmt::Misp => ExportFormat::Misp,
-        },
+        format: a.format,
         types: a.types.clone(),
         min_confidence: a.min_confidence,
         max_tlp: a.max_tlp,
@@ -823,7 +788,7 @@ fn export_cmd(a: ExportArgs) -> Result<ExitCode> {
                 None => {
                     std::io::stdout().lock().write_all(&body)?;
                     // Formats without comments cannot carry it inline.
-                    if matches!(a.format, ExportFmt::Stix | ExportFmt::Dataset) {
+                    if matches!(a.format, ExportFormat::Stix | ExportFormat::Dataset) {
                         eprintln!("{meta_json}");
                     }
                 }

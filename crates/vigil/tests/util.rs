@@ -87,23 +87,12 @@ pub fn tshark_fields(
         .collect()
 }
 
-/// The Python interpreter with the reference peers (stix2-validator, stix2-patterns, pymisp,
-/// pymispwarninglists): `VIGIL_PYTHON`, else the repository's `.venv`. `None` (the caller
-/// skips) when absent, except under CI, which installs it, where absence is a failure.
+#[path = "../../vigil-intel/tests/peer/mod.rs"]
+mod peer;
+
+/// The Python interpreter with the reference peers (see `vigil-intel/tests/peer`).
 pub fn python_peer() -> Option<PathBuf> {
-    let p = std::env::var_os("VIGIL_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo().join(".venv/bin/python"));
-    if p.exists() {
-        return Some(p);
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "CI must provide the Python peers at {} (see .ci/run)",
-        p.display()
-    );
-    eprintln!("skipped: no python peer at {}", p.display());
-    None
+    peer::python()
 }
 
 /// Runs a Python snippet with the peer interpreter; returns stdout, panicking on failure.

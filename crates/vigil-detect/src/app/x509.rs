@@ -469,18 +469,11 @@ fn time(t: &Tlv<'_>) -> Result<i64, X509Error> {
     Ok(days * 86400 + hour * 3600 + minute * 60 + second - offset)
 }
 
-use vigil_intel::timestamp::{civil_from_days, days_from_civil, days_in_month};
+use vigil_intel::timestamp::{days_from_civil, days_in_month};
 
 /// Seconds since the epoch as `YYYY-MM-DDTHH:MM:SS` (UTC), Suricata's certificate time form.
 pub fn format_ts(ts: i64) -> String {
-    let (y, m, d) = civil_from_days(ts.div_euclid(86400));
-    let s = ts.rem_euclid(86400);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}",
-        s / 3600,
-        s % 3600 / 60,
-        s % 60
-    )
+    vigil_intel::timestamp::format_seconds(ts)
 }
 
 #[cfg(test)]
