@@ -128,13 +128,8 @@ pub struct ImportArgs {
     /// Store the valid records of a partly broken input and list the skipped ones.
     #[arg(long)]
     skip_invalid: bool,
-    /// MISP warninglists folder (default: VIGIL_WARNINGLISTS, ./data/warninglists, or the
-    /// copy shipped with Vigil).
-    #[arg(long, value_name = "DIR")]
-    warninglists: Option<PathBuf>,
-    /// Do not screen values against the warninglists.
-    #[arg(long)]
-    no_warninglists: bool,
+    #[command(flatten)]
+    screen: ScreenArgs,
     /// Print the result as JSON.
     #[arg(long)]
     json: bool,
@@ -153,14 +148,24 @@ pub struct CollectArgs {
     /// Run every source now, due or not.
     #[arg(long)]
     force: bool,
-    #[arg(long, value_name = "DIR")]
-    warninglists: Option<PathBuf>,
-    #[arg(long)]
-    no_warninglists: bool,
+    #[command(flatten)]
+    screen: ScreenArgs,
     #[arg(long, value_enum, default_value_t = TextJson::Text)]
     format: TextJson,
     #[command(flatten)]
     store: StoreArgs,
+}
+
+/// False-positive screening against the MISP warninglists.
+#[derive(Args)]
+pub struct ScreenArgs {
+    /// MISP warninglists folder (default: VIGIL_WARNINGLISTS, ./data/warninglists, or the
+    /// copy shipped with Vigil).
+    #[arg(long, value_name = "DIR")]
+    warninglists: Option<PathBuf>,
+    /// Do not screen values against the warninglists.
+    #[arg(long)]
+    no_warninglists: bool,
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -184,10 +189,8 @@ pub struct ValidateArgs {
     /// Admiralty grade of the document's source (A-F, optionally with credibility: B2).
     #[arg(long, value_name = "GRADE")]
     reliability: Option<String>,
-    #[arg(long, value_name = "DIR")]
-    warninglists: Option<PathBuf>,
-    #[arg(long)]
-    no_warninglists: bool,
+    #[command(flatten)]
+    screen: ScreenArgs,
     #[arg(long, value_enum, default_value_t = TextJson::Text)]
     format: TextJson,
 }
@@ -331,12 +334,12 @@ impl FalsePositiveScreen for Screen {
     }
 }
 
-fn load_screen(dir: Option<&Path>, off: bool) -> Result<Option<Screen>> {
-    if off {
+fn load_screen(args: &ScreenArgs) -> Result<Option<Screen>> {
+    if args.no_warninglists {
         return Ok(None);
     }
-    let dir = match dir {
-        Some(d) => d.to_path_buf(),
+    let dir = match &args.warninglists {
+        Some(d) => d.clone(),
         None => match Warninglists::default_dir() {
             Some(d) => d,
             None => {
@@ -394,7 +397,7 @@ fn progress_bar(len: u64, what: &str) -> Option<indicatif::ProgressBar> {
 
 fn import(a: ImportArgs) -> Result<ExitCode> {
     let (reliability, credibility) = admiralty(a.reliability.as_deref())?;
-    let screen = load_screen(a.warninglists.as_deref(), a.no_warninglists)?;
+    let screen = load_screen(&a.screen)?;
     let mut store = a.store.open()?;
     let format = a.format;
     let now = now();
@@ -524,7 +527,7 @@ fn collect_cmd(a: CollectArgs) -> Result<ExitCode> {
             bail!("{}: no source named {n:?}", file.display());
         }
     }
-    let screen = load_screen(a.warninglists.as_deref(), a.no_warninglists)?;
+    let screen = load_screen(&a.screen)?;
     let mut store = a.store.open()?;
     let results = collect::collect(
         &mut store,
@@ -568,7 +571,7 @@ fn collect_cmd(a: CollectArgs) -> Result<ExitCode> {
 fn validate_cmd(a: ValidateArgs) -> Result<ExitCode> {
     let data = std::fs::read(&a.file).with_context(|| format!("reading {}", a.file.display()))?;
     let (reliability, credibility) = admiralty(a.reliability.as_deref())?;
-    let screen = load_screen(a.warninglists.as_deref(), a.no_warninglists)?;
+    let screen = load_screen(&a.screen)?;
     let opts = ValidateOptions {
         now: now(),
         screen: screen.as_ref().map(|s| s as &dyn FalsePositiveScreen),

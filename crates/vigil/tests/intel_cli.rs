@@ -29,6 +29,10 @@ fn ok(o: &std::process::Output) -> String {
     stdout(o)
 }
 
+fn store_stats(data: &Path) -> Value {
+    serde_json::from_str(&ok(&intel(data, &["stats", "--format", "json"]))).unwrap()
+}
+
 fn attack() -> std::path::PathBuf {
     shared().join("stix/attack/ics-attack-18.1.json")
 }
@@ -60,8 +64,7 @@ fn attack_for_ics_round_trips_whole_and_validator_clean() {
     let summary: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(summary["imports"][0]["summary"]["objects_added"], 1826);
 
-    let stats: Value =
-        serde_json::from_str(&ok(&intel(d.path(), &["stats", "--format", "json"]))).unwrap();
+    let stats: Value = store_stats(d.path());
     assert_eq!(stats["by_type"]["campaign"], 8);
     assert_eq!(stats["by_type"]["relationship"], 1373);
     assert_eq!(stats["by_type"]["attack-pattern"], 95);
@@ -259,8 +262,7 @@ fn a_bad_csv_line_rolls_back_the_whole_import_unless_skipped() {
     assert_eq!(o.status.code(), Some(2));
     let err = stderr(&o);
     assert!(err.contains("feed.csv:3"), "{err}");
-    let stats: Value =
-        serde_json::from_str(&ok(&intel(d.path(), &["stats", "--format", "json"]))).unwrap();
+    let stats: Value = store_stats(d.path());
     assert_eq!(stats["records"], 0, "nothing imported");
 
     let o = intel(d.path(), &["import", f.to_str().unwrap(), "--skip-invalid"]);
@@ -270,8 +272,7 @@ fn a_bad_csv_line_rolls_back_the_whole_import_unless_skipped() {
         "{}",
         stderr(&o)
     );
-    let stats: Value =
-        serde_json::from_str(&ok(&intel(d.path(), &["stats", "--format", "json"]))).unwrap();
+    let stats: Value = store_stats(d.path());
     assert_eq!(stats["records"], 2);
 }
 
@@ -337,8 +338,7 @@ fn duplicates_merge_across_sources_and_feeds_load_in_scan() {
         ["a", "b"]
     );
     assert_eq!(rec["tlp"], "green", "the stricter marking wins");
-    let stats: Value =
-        serde_json::from_str(&ok(&intel(d.path(), &["stats", "--format", "json"]))).unwrap();
+    let stats: Value = store_stats(d.path());
     assert_eq!(stats["records"], 4);
 
     // Every indicator format loads in vigil scan.
@@ -551,8 +551,7 @@ fn collect_runs_every_source_and_reports_each_failure() {
     assert_eq!(r["results"][0]["status"], "unchanged", "{r}");
     let o = intel(d.path(), &["collect", "--format", "json", "local"]);
     ok(&o);
-    let stats: Value =
-        serde_json::from_str(&ok(&intel(d.path(), &["stats", "--format", "json"]))).unwrap();
+    let stats: Value = store_stats(d.path());
     assert_eq!(stats["records_by_source"]["web"], 2);
     assert_eq!(stats["records_by_source"]["local"], 1);
 
@@ -635,8 +634,7 @@ fn misp_event_to_store_to_misp_feed_read_back_by_pymisp() {
             "--skip-invalid",
         ],
     ));
-    let stats: Value =
-        serde_json::from_str(&ok(&intel(d.path(), &["stats", "--format", "json"]))).unwrap();
+    let stats: Value = store_stats(d.path());
     assert_eq!(stats["by_type"]["report"], 1, "{stats}");
     let feed = d.path().join("feed");
     ok(&intel(
