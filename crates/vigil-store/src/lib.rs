@@ -520,6 +520,45 @@ impl Store {
         Ok(out)
     }
 
+    /// The record whose id (`bundle::record_id`: the deterministic SCO id) or synthesised
+    /// indicator id (`bundle::indicator_id`) is `id`. Those ids are not stored, so this reads
+    /// the (kind, value) keys of the candidate types and recomputes them: linear, but only
+    /// keys are read (about a second for a million records).
+    pub fn record_by_derived_id(&self, id: &str) -> Result<Option<IntelRecord>> {
+        use IndicatorType as T;
+        let (prefix, _) = id.split_once("--").unwrap_or((id, ""));
+        let kinds: &[T] = match prefix {
+            "ipv4-addr" | "ipv6-addr" => &[T::Ip, T::Cidr],
+            "domain-name" => &[T::Domain],
+            "url" => &[T::Url],
+            "file" => &[T::Md5, T::Sha1, T::Sha256],
+            "x-vigil-ja3" => &[T::Ja3],
+            "x-vigil-ja3s" => &[T::Ja3s],
+            "x-vigil-ja4" => &[T::Ja4],
+            "indicator" => &T::ALL,
+            _ => return Ok(None),
+        };
+        let mut q = self
+            .conn
+            .prepare_cached("SELECT value FROM records WHERE kind = ?1")
+            .map_err(self.err())?;
+        for kind in kinds {
+            let mut rows = q.query([kind.as_str()]).map_err(self.err())?;
+            while let Some(row) = rows.next().map_err(self.err())? {
+                let value: String = row.get(0).map_err(self.err())?;
+                let derived = if prefix == "indicator" {
+                    bundle::indicator_id(*kind, &value)
+                } else {
+                    bundle::record_id(*kind, &value)
+                };
+                if derived == id {
+                    return self.record(*kind, &value);
+                }
+            }
+        }
+        Ok(None)
+    }
+
     /// Visits every record matching `filter`, in (kind, value) order.
     pub fn for_each_record(
         &self,

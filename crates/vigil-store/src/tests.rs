@@ -208,3 +208,38 @@ fn sightings_link_to_the_records_of_the_sighted_indicator_and_reset_decay() {
     assert_eq!(r.last_sighting, Some(59 * day));
     assert!(r.score(60 * day).reset_by_sighting);
 }
+
+#[test]
+fn records_are_found_by_their_derived_ids() {
+    let (_d, mut s) = store();
+    let b = ImportBatch {
+        objects: vec![],
+        records: vec![
+            record(IndicatorType::Ip, "198.51.100.3", "a", 50, 1),
+            record(
+                IndicatorType::Ja3,
+                "e7d705a3286e19ea42f587b344ee6865",
+                "a",
+                50,
+                1,
+            ),
+        ],
+    };
+    s.import(&source("a"), b, 1, &mut |_| {}).unwrap();
+    // The id the stix2 library gives ipv4-addr 198.51.100.3.
+    let r = s
+        .record_by_derived_id("ipv4-addr--28bb3599-77cd-5a82-a950-b5bc3caf07c4")
+        .unwrap()
+        .unwrap();
+    assert_eq!(r.value, "198.51.100.3");
+    let ind =
+        vigil_intel::bundle::indicator_id(IndicatorType::Ja3, "e7d705a3286e19ea42f587b344ee6865");
+    assert_eq!(
+        s.record_by_derived_id(&ind).unwrap().unwrap().kind,
+        IndicatorType::Ja3
+    );
+    assert!(s
+        .record_by_derived_id("ipv4-addr--00000000-0000-5000-8000-000000000000")
+        .unwrap()
+        .is_none());
+}

@@ -604,12 +604,16 @@ fn show(a: ShowArgs) -> Result<ExitCode> {
     if id.contains("--") {
         object = store.object(id)?;
         records = store.records_of_object(id)?;
-        // A record id (deterministic SCO id) with no stored object.
+        // A record's own id (deterministic SCO id, or the indicator id exports synthesise)
+        // for a value that came from a list or CSV.
         if object.is_none() && records.is_empty() {
-            bail!(
-                "{id}: no such object or record in {}",
-                store.path().display()
-            );
+            match store.record_by_derived_id(id)? {
+                Some(r) => records.push(r),
+                None => bail!(
+                    "{id}: no such object or record in {}",
+                    store.path().display()
+                ),
+            }
         }
     } else {
         let (kind, value) = match id.split_once(':') {
