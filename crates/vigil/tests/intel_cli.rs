@@ -762,3 +762,50 @@ fn stix_2_0_is_upgraded_on_import_and_exports_as_valid_2_1() {
         "indicator, malware, TLP:GREEN definition: {report}"
     );
 }
+
+#[test]
+fn export_filters_by_source_type_confidence_and_age() {
+    let d = tempfile::tempdir().unwrap();
+    let a = d.path().join("a.csv");
+    let b = d.path().join("b.txt");
+    std::fs::write(&a, "type,value,confidence\ndomain,sure.example,95\ndomain,unsure.example,20\nip,192.0.2.44,95\n").unwrap();
+    std::fs::write(&b, "other.example\n").unwrap();
+    ok(&intel(
+        d.path(),
+        &["import", a.to_str().unwrap(), "--tlp", "clear"],
+    ));
+    ok(&intel(
+        d.path(),
+        &["import", b.to_str().unwrap(), "--tlp", "clear"],
+    ));
+    let text = |args: &[&str]| -> Vec<String> {
+        let mut all = vec!["export", "--format", "text"];
+        all.extend_from_slice(args);
+        ok(&intel(d.path(), &all))
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .map(str::to_string)
+            .collect()
+    };
+    assert_eq!(text(&["--source", "b"]), ["other.example"]);
+    assert_eq!(
+        text(&[
+            "--source",
+            "a",
+            "--type",
+            "domain",
+            "--min-confidence",
+            "90"
+        ]),
+        ["sure.example"]
+    );
+    assert_eq!(text(&["--since", "1d"]).len(), 4);
+    let o = intel(
+        d.path(),
+        &["export", "--format", "text", "--type", "campaign"],
+    );
+    assert_eq!(o.status.code(), Some(2), "object types only apply to STIX");
+    let o = intel(d.path(), &["export", "--format", "dataset"]);
+    assert_eq!(o.status.code(), Some(2), "a dataset holds one data type");
+    assert!(stderr(&o).contains("--type"), "{}", stderr(&o));
+}
