@@ -25,6 +25,9 @@ pub enum IntelCommand {
     /// source. STIX is validated first; an input with invalid records is refused whole, with
     /// each problem listed, unless --skip-invalid is given.
     ///
+    /// Exit status 0 when every input was stored; 2 when any input was refused or could not
+    /// be read (the other inputs are still stored, each in its own transaction).
+    ///
     /// Examples:
     ///   vigil intel import ../shared/data/stix/attack/ics-attack-18.1.json --source mitre --tlp clear
     ///   vigil intel import feed.csv --source partner-x --reliability B2 --confidence 70
@@ -432,8 +435,17 @@ fn import(a: ImportArgs) -> Result<ExitCode> {
                     Ok(collect::Fetched::Data { bytes, .. }) => {
                         ingest::ingest_bytes(p, &bytes, &opts)
                     }
-                    Ok(collect::Fetched::NotModified) => bail!("{p}: unexpected 304"),
-                    Err(e) => bail!("{e}"),
+                    // No ETag was sent, so a 304 is the server's mistake.
+                    Ok(collect::Fetched::NotModified) => {
+                        eprintln!("error: {p}: HTTP 304 to a request without If-None-Match");
+                        failed = true;
+                        continue;
+                    }
+                    Err(e) => {
+                        eprintln!("error: {e}");
+                        failed = true;
+                        continue;
+                    }
                 }
             } else {
                 ingest::ingest_path(Path::new(p), &opts)
