@@ -197,6 +197,15 @@ fn from_objects(
             known_ids: opts.known_ids,
         },
     );
+    // The validator numbers the objects it was given (`[3].pattern`); in the input they sit in
+    // the bundle's `objects` array.
+    let at = |p: &str| {
+        if p.starts_with('[') {
+            format!("objects{p}")
+        } else {
+            p.to_string()
+        }
+    };
     let mut batch = Batch {
         upgraded,
         ..Batch::default()
@@ -204,9 +213,12 @@ fn from_objects(
     let mut keep = vec![true; objects.len()];
     for (i, o) in report.objects.iter().enumerate() {
         for w in &o.warnings {
-            batch
-                .warnings
-                .push(format!("{name}: {}: [{}] {}", w.path, w.code, w.message));
+            batch.warnings.push(format!(
+                "{name}: {}: [{}] {}",
+                at(&w.path),
+                w.code,
+                w.message
+            ));
         }
         if !o.valid {
             if let Some(k) = keep.get_mut(i) {
@@ -214,7 +226,7 @@ fn from_objects(
             }
             for e in &o.errors {
                 skipped.push(Skipped {
-                    location: format!("{name}: {}", e.path),
+                    location: format!("{name}: {}", at(&e.path)),
                     reason: format!("[{}] {}", e.code, e.message),
                 });
             }

@@ -284,6 +284,22 @@ fn malformed_json_names_the_file_and_position() {
     let o = intel(d.path(), &["import", f.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("broken.json:2:"), "{}", stderr(&o));
+
+    // A well-formed bundle with one invalid object: refused whole, the object located.
+    let f = d.path().join("badpattern.json");
+    let bad = BUNDLE.replace("[url:value = ", "[url:value == = ");
+    std::fs::write(&f, bad).unwrap();
+    let o = intel(d.path(), &["import", f.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("objects[1].pattern"), "{}", stderr(&o));
+    assert_eq!(
+        store_stats(d.path())["by_type"],
+        serde_json::json!({}),
+        "nothing stored"
+    );
+    let o = intel(d.path(), &["import", f.to_str().unwrap(), "--skip-invalid"]);
+    ok(&o);
+    assert_eq!(store_stats(d.path())["by_type"]["campaign"], 1);
 }
 
 #[test]
