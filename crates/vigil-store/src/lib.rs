@@ -16,6 +16,7 @@
 pub mod collect;
 pub mod export;
 mod schema;
+pub mod tokens;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -196,7 +197,7 @@ pub fn db_path(data_dir: &Path, region: &str) -> Result<PathBuf> {
     Ok(data_dir.join(region).join("intel.db"))
 }
 
-fn tlp_code(t: Tlp) -> i64 {
+pub(crate) fn tlp_code(t: Tlp) -> i64 {
     match t {
         Tlp::Clear => 0,
         Tlp::Green => 1,
@@ -206,7 +207,7 @@ fn tlp_code(t: Tlp) -> i64 {
     }
 }
 
-fn tlp_from_code(c: i64) -> Tlp {
+pub(crate) fn tlp_from_code(c: i64) -> Tlp {
     match c {
         0 => Tlp::Clear,
         1 => Tlp::Green,
@@ -255,14 +256,14 @@ impl Store {
         &self.path
     }
 
-    fn err(&self) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
+    pub(crate) fn err(&self) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
         move |source| StoreError::Sqlite {
             path: self.path.clone(),
             source,
         }
     }
 
-    fn corrupt(&self, table: &'static str, message: String) -> StoreError {
+    pub(crate) fn corrupt(&self, table: &'static str, message: String) -> StoreError {
         StoreError::Corrupt {
             path: self.path.clone(),
             table,

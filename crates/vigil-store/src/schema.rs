@@ -58,6 +58,17 @@ const MIGRATIONS: &[&str] = &[
         last_error TEXT,
         checkpoint TEXT
     );",
+    // 2: API tokens, kept only as SHA-256 hashes.
+    "CREATE TABLE tokens (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        role TEXT NOT NULL,
+        max_tlp INTEGER NOT NULL,
+        region TEXT,
+        hash BLOB NOT NULL UNIQUE,
+        created INTEGER NOT NULL,
+        revoked INTEGER
+    );",
 ];
 
 /// The schema version this build writes.

@@ -5,6 +5,7 @@
 mod cmd_intel;
 mod cmd_models;
 mod cmd_rules;
+mod cmd_token;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -66,6 +67,9 @@ enum Command {
     /// Threat-intelligence store: import, collect, validate, show, stats, export feeds.
     #[command(subcommand)]
     Intel(cmd_intel::IntelCommand),
+    /// API tokens for the region hub: create, list, revoke.
+    #[command(subcommand)]
+    Token(cmd_token::TokenCommand),
     /// Benchmark helpers: build reproducible large inputs.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -217,6 +221,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Rules(cmd) => cmd_rules::run(cmd),
         Command::Models(cmd) => cmd_models::run(cmd),
         Command::Intel(cmd) => cmd_intel::run(cmd),
+        Command::Token(cmd) => cmd_token::run(cmd),
         Command::Bench(BenchCommand::MakeCapture {
             output,
             copies,
