@@ -2,6 +2,7 @@
 //! happens in the library crates.
 #![forbid(unsafe_code)]
 
+mod cmd_certs;
 mod cmd_intel;
 mod cmd_models;
 mod cmd_rules;
@@ -67,6 +68,9 @@ enum Command {
     /// Threat-intelligence store: import, collect, validate, show, stats, export feeds.
     #[command(subcommand)]
     Intel(cmd_intel::IntelCommand),
+    /// Development CA and node certificates for TLS and mutual TLS.
+    #[command(subcommand)]
+    Certs(cmd_certs::CertsCommand),
     /// API tokens for the region hub: create, list, revoke.
     #[command(subcommand)]
     Token(cmd_token::TokenCommand),
@@ -222,6 +226,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Models(cmd) => cmd_models::run(cmd),
         Command::Intel(cmd) => cmd_intel::run(cmd),
         Command::Token(cmd) => cmd_token::run(cmd),
+        Command::Certs(cmd) => cmd_certs::run(cmd),
         Command::Bench(BenchCommand::MakeCapture {
             output,
             copies,

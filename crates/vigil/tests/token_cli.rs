@@ -102,3 +102,43 @@ fn create_prints_the_token_alone_on_the_last_line_and_list_never_shows_it() {
         stderr(&bad_role)
     );
 }
+
+#[test]
+fn certs_init_issues_certificates_that_chain_to_its_ca() {
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path().join("pki");
+    let o = vigil(&[
+        "certs",
+        "init",
+        "--dir",
+        dir.to_str().unwrap(),
+        "--node",
+        "hub-eu",
+        "--node",
+        "sensor-1",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).starts_with("created CA"), "{}", stdout(&o));
+    for node in ["hub-eu", "sensor-1"] {
+        let out = std::process::Command::new("openssl")
+            .args(["verify", "-CAfile"])
+            .arg(dir.join("ca.pem"))
+            .arg(dir.join(format!("{node}.pem")))
+            .output();
+        let Ok(out) = out else { return };
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let again = vigil(&[
+        "certs",
+        "init",
+        "--dir",
+        dir.to_str().unwrap(),
+        "--node",
+        "hub-eu",
+    ]);
+    assert_eq!(again.status.code(), Some(2), "existing node files are kept");
+}
