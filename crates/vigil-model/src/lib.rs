@@ -2,12 +2,14 @@
 #![forbid(unsafe_code)]
 
 pub mod access;
+pub mod decision;
 pub mod indicator;
 pub mod record;
 pub mod score;
 pub mod tlp;
 
 pub use access::{Action, Principal, Role};
+pub use decision::{decide, Decision, DecisionPolicy, Scope};
 pub use indicator::{Confidence, Indicator, IndicatorType, Severity};
 pub use record::{IntelRecord, KillChainPhase, RecordScore, SourceClaim, Sources};
 pub use score::{score, DecayModel, Reliability, Score};
