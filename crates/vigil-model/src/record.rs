@@ -148,16 +148,6 @@ impl<'a> IntoIterator for &'a Sources {
     }
 }
 
-impl std::ops::Index<&str> for Sources {
-    type Output = SourceClaim;
-    fn index(&self, name: &str) -> &SourceClaim {
-        match self.get(name) {
-            Some(c) => c,
-            None => panic!("no source {name:?}"),
-        }
-    }
-}
-
 impl FromIterator<(String, SourceClaim)> for Sources {
     fn from_iter<I: IntoIterator<Item = (String, SourceClaim)>>(it: I) -> Sources {
         let mut s = Sources::default();
@@ -459,7 +449,7 @@ mod tests {
         let mut a = rec("feed", claim(90, None, Some(10), 1), Tlp::Clear);
         let b = rec("feed", claim(20, None, Some(30), 5), Tlp::Clear);
         a.merge(&b);
-        let c = &a.sources["feed"];
+        let c = a.sources.get("feed").unwrap();
         assert_eq!(
             (c.confidence, c.first_seen, c.last_seen),
             (20, Some(10), Some(30))

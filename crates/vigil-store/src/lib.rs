@@ -437,10 +437,9 @@ impl Store {
         {
             let mut upsert = tx
                 .prepare_cached(
-                    "INSERT INTO records(kind, value, tlp, first_seen, last_seen, updated, has_indicator, data)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                    "INSERT INTO records(kind, value, tlp, updated, has_indicator, data)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)
                      ON CONFLICT(kind, value) DO UPDATE SET tlp = excluded.tlp,
-                       first_seen = excluded.first_seen, last_seen = excluded.last_seen,
                        updated = excluded.updated, has_indicator = excluded.has_indicator,
                        data = excluded.data",
                 )
@@ -466,8 +465,6 @@ impl Store {
                         rec.kind.as_str(),
                         rec.value,
                         tlp_code(rec.tlp),
-                        rec.first_seen(),
-                        rec.last_seen(),
                         rec.updated(),
                         has_indicator,
                         data

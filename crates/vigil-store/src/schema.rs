@@ -7,7 +7,8 @@ use rusqlite::Connection;
 use crate::{Result, StoreError};
 
 const MIGRATIONS: &[&str] = &[
-    // 1: objects, records, provenance links, sources, imports, collection state.
+    // 1: objects, records, provenance links, sources, imports, collection state. The record
+    // columns beside `data` are only those queries filter on (TLP ceiling, --since, stats).
     "CREATE TABLE objects (
         id TEXT NOT NULL,
         modified TEXT NOT NULL,
@@ -23,8 +24,6 @@ const MIGRATIONS: &[&str] = &[
         kind TEXT NOT NULL,
         value TEXT NOT NULL,
         tlp INTEGER NOT NULL,
-        first_seen INTEGER,
-        last_seen INTEGER,
         updated INTEGER NOT NULL,
         has_indicator INTEGER NOT NULL,
         data TEXT NOT NULL,

@@ -125,7 +125,10 @@ fn certs_init_issues_certificates_that_chain_to_its_ca() {
             .arg(dir.join("ca.pem"))
             .arg(dir.join(format!("{node}.pem")))
             .output();
-        let Ok(out) = out else { return };
+        let Ok(out) = out else {
+            assert!(std::env::var_os("CI").is_none(), "CI must provide openssl");
+            return;
+        };
         assert!(
             out.status.success(),
             "{}",
