@@ -1551,6 +1551,24 @@ impl Cx<'_> {
         self.events.aux.push(Aux::Obs(obs));
     }
 
+    /// Writes a flow's `tls` event, oriented client to server as Suricata logs it.
+    fn write_tls(
+        &mut self,
+        entry: &mut FlowEntry,
+        ev: &eve::TlsEvent,
+        ts: Timestamp,
+        pcap_cnt: Option<u64>,
+    ) {
+        let header = self.header(
+            entry,
+            EventType::Tls,
+            Some(Direction::ToServer),
+            ts,
+            pcap_cnt,
+        );
+        self.write_event(EventType::Tls, header, TlsBody { tls: ev });
+    }
+
     fn header<'e>(
         &self,
         entry: &'e mut FlowEntry,
@@ -1689,14 +1707,7 @@ impl Cx<'_> {
             if t.client_seen && !t.logged {
                 t.logged = true;
                 let ev = std::mem::take(&mut t.event);
-                let header = self.header(
-                    &mut entry,
-                    EventType::Tls,
-                    Some(Direction::ToServer),
-                    ts,
-                    None,
-                );
-                self.write_event(EventType::Tls, header, TlsBody { tls: &ev });
+                self.write_tls(&mut entry, &ev, ts, None);
             }
         }
         let core = &entry.core;
@@ -2128,14 +2139,7 @@ impl Cx<'_> {
                         return false;
                     };
                     state.logged = true;
-                    let header = self.header(
-                        entry,
-                        EventType::Tls,
-                        Some(Direction::ToServer),
-                        meta.ts,
-                        Some(meta.pcap_cnt),
-                    );
-                    self.write_event(EventType::Tls, header, TlsBody { tls: &ev });
+                    self.write_tls(entry, &ev, meta.ts, Some(meta.pcap_cnt));
                 }
                 (Direction::ToServer, tls::HS_CERTIFICATE) => {
                     // Mutual TLS: rules inspect the client's certificate; the event (and the
@@ -2184,14 +2188,7 @@ impl Cx<'_> {
             if server_hello_done || finished {
                 state.logged = true;
                 let ev = state.event.clone();
-                let header = self.header(
-                    entry,
-                    EventType::Tls,
-                    Some(Direction::ToServer),
-                    meta.ts,
-                    Some(meta.pcap_cnt),
-                );
-                self.write_event(EventType::Tls, header, TlsBody { tls: &ev });
+                self.write_tls(entry, &ev, meta.ts, Some(meta.pcap_cnt));
             }
         }
         if dir == Direction::ToClient {
