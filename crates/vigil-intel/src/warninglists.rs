@@ -1084,6 +1084,62 @@ fn translate_pcre(entry: &str) -> Result<String, String> {
     })
 }
 
+/// The warninglists as the validator's [`FalsePositiveScreen`], loaded on the first value
+/// screened (≈0.5 s), so documents without indicator values (ATT&CK, reports) never pay for it.
+/// A folder that fails to load turns screening off with one warning.
+pub struct LazyScreen {
+    dir: PathBuf,
+    lists: std::sync::OnceLock<Option<Warninglists>>,
+}
+
+impl LazyScreen {
+    pub fn new(dir: PathBuf) -> LazyScreen {
+        LazyScreen {
+            dir,
+            lists: std::sync::OnceLock::new(),
+        }
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The lists, loading them now if needed.
+    pub fn lists(&self) -> Option<&Warninglists> {
+        self.lists
+            .get_or_init(|| match Warninglists::load_dir(&self.dir) {
+                Ok(l) => {
+                    for w in l.warnings() {
+                        tracing::warn!(warning = %w, "warninglist");
+                    }
+                    Some(l)
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "false-positive screening is off");
+                    eprintln!("warning: {e}; false-positive screening is off");
+                    None
+                }
+            })
+            .as_ref()
+    }
+}
+
+impl crate::validate::FalsePositiveScreen for LazyScreen {
+    fn screen(&self, kind: IndicatorType, value: &str) -> Vec<crate::validate::FpHit> {
+        let Some(lists) = self.lists() else {
+            return Vec::new();
+        };
+        lists
+            .check_indicator(kind, value)
+            .into_iter()
+            .map(|h| crate::validate::FpHit {
+                list: h.list.to_string(),
+                name: h.name.to_string(),
+            })
+            .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

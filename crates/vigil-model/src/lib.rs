@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 
 pub mod access;
+pub mod clock;
 pub mod decision;
 pub mod indicator;
 pub mod record;
@@ -9,6 +10,7 @@ pub mod score;
 pub mod tlp;
 
 pub use access::{Action, Principal, Role};
+pub use clock::{Clock, ManualClock, SystemClock};
 pub use decision::{decide, Decision, DecisionPolicy, Scope};
 pub use indicator::{Confidence, Indicator, IndicatorType, Severity};
 pub use record::{IntelRecord, KillChainPhase, RecordScore, SourceClaim, Sources};

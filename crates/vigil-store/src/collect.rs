@@ -368,6 +368,7 @@ fn collect_one(
             ImportBatch {
                 objects: batch.objects,
                 records: batch.records,
+                collection: None,
             },
             now,
             &mut |_| {},

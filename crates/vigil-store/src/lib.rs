@@ -86,7 +86,14 @@ pub struct SourceInfo {
 pub struct ImportBatch {
     pub objects: Vec<Value>,
     pub records: Vec<IntelRecord>,
+    /// The TAXII collection new objects join; `None` is the region's own ([`INTEL_COLLECTION`]).
+    pub collection: Option<String>,
 }
+
+/// The collection of the region's own intel.
+pub const INTEL_COLLECTION: &str = "intel";
+/// The collection partners contribute to.
+pub const PARTNER_COLLECTION: &str = "partner";
 
 /// What an import did.
 #[derive(Clone, Debug, Default, Serialize, serde::Deserialize, PartialEq, Eq)]
@@ -322,10 +329,12 @@ impl Store {
         {
             let mut ins = tx
                 .prepare_cached(
-                    "INSERT OR IGNORE INTO objects(id, modified, type, tlp, source, added, json)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    "INSERT OR IGNORE INTO objects(id, modified, type, tlp, source, added, json,
+                       collection)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                 )
                 .map_err(sql)?;
+            let collection = batch.collection.as_deref().unwrap_or(INTEL_COLLECTION);
             for (i, obj) in batch.objects.iter().enumerate() {
                 let id = obj.get("id").and_then(Value::as_str).unwrap_or_default();
                 let kind = obj.get("type").and_then(Value::as_str).unwrap_or_default();
@@ -345,7 +354,8 @@ impl Store {
                         tlp_code(tlp),
                         source.name,
                         added,
-                        json
+                        json,
+                        collection
                     ])
                     .map_err(sql)?;
                 if n == 1 {

@@ -68,6 +68,25 @@ const MIGRATIONS: &[&str] = &[
         created INTEGER NOT NULL,
         revoked INTEGER
     );",
+    // 3: TAXII collections (the region's own intel, and what partners contribute), and the
+    // alerts sensors report to the hub.
+    "ALTER TABLE objects ADD COLUMN collection TEXT NOT NULL DEFAULT 'intel';
+    CREATE INDEX objects_by_collection ON objects(collection, added);
+    CREATE TABLE alerts (
+        id INTEGER PRIMARY KEY,
+        received INTEGER NOT NULL,
+        sensor TEXT NOT NULL,
+        timestamp TEXT NOT NULL,
+        src_ip TEXT,
+        dest_ip TEXT,
+        signature_id INTEGER,
+        confidence INTEGER,
+        indicator_kind TEXT,
+        indicator_value TEXT,
+        tlp INTEGER NOT NULL,
+        eve TEXT NOT NULL
+    );
+    CREATE INDEX alerts_by_received ON alerts(received);",
 ];
 
 /// The schema version this build writes.

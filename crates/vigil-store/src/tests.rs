@@ -78,6 +78,7 @@ fn reimporting_merges_into_one_record_per_value() {
             record(IndicatorType::Domain, "evil.example", "a", 80, now),
             record(IndicatorType::Ip, "192.0.2.1", "a", 50, now),
         ],
+        collection: None,
     };
     let sum = s.import(&source("a"), b, now, &mut |_| {}).unwrap();
     assert_eq!((sum.records_new, sum.duplicates_in_batch), (2, 1));
@@ -90,6 +91,7 @@ fn reimporting_merges_into_one_record_per_value() {
             40,
             now + 1,
         )],
+        collection: None,
     };
     let sum = s.import(&source("b"), b, now + 1, &mut |_| {}).unwrap();
     assert_eq!((sum.records_new, sum.records_merged), (0, 1));
@@ -117,6 +119,7 @@ fn objects_are_versioned_by_modified_and_kept_whole() {
     let batch = || ImportBatch {
         objects: vec![v1.clone(), v2.clone()],
         records: vec![],
+        collection: None,
     };
     let sum = s.import(&source("a"), batch(), 10, &mut |_| {}).unwrap();
     assert_eq!((sum.objects_added, sum.objects_unchanged), (2, 0));
@@ -161,6 +164,7 @@ fn a_failed_import_leaves_nothing_behind() {
             serde_json::json!({"type":"identity","id":"identity--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f","modified":"2020-01-01T00:00:00Z"}),
         ],
         records: vec![record(IndicatorType::Ip, "192.0.2.1", "a", 50, 1)],
+        collection: None,
     };
     assert!(s.import(&source("a"), b, 1, &mut |_| {}).is_err());
     assert_eq!(s.objects(&ObjectFilter::default()).unwrap().len(), 0);
@@ -180,6 +184,7 @@ fn sightings_link_to_the_records_of_the_sighted_indicator_and_reset_decay() {
         ImportBatch {
             objects: vec![],
             records: vec![r],
+            collection: None,
         },
         0,
         &mut |_| {},
@@ -192,6 +197,7 @@ fn sightings_link_to_the_records_of_the_sighted_indicator_and_reset_decay() {
     let batch = || ImportBatch {
         objects: vec![sighting.clone()],
         records: vec![],
+        collection: None,
     };
     let sum = s
         .import(&source("sensor"), batch(), 60 * day, &mut |_| {})
@@ -224,6 +230,7 @@ fn records_are_found_by_their_derived_ids() {
                 1,
             ),
         ],
+        collection: None,
     };
     s.import(&source("a"), b, 1, &mut |_| {}).unwrap();
     // The id the stix2 library gives ipv4-addr 198.51.100.3.

@@ -9,7 +9,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand, ValueEnum};
 use vigil_intel::ingest::{self, IngestOptions, InputFormat};
 use vigil_intel::validate::{self, FalsePositiveScreen, RegionPolicy, ValidateOptions};
-use vigil_intel::warninglists::Warninglists;
+use vigil_intel::warninglists::{LazyScreen as Screen, Warninglists};
 use vigil_model::{IndicatorType, Tlp};
 use vigil_store::collect::{self, parse_admiralty};
 use vigil_store::export::{self, Export, ExportFormat, ExportRequest};
@@ -295,48 +295,6 @@ pub fn now() -> i64 {
         .map_or(0, |d| d.as_secs() as i64)
 }
 
-/// Adapts the warninglists to the validator's screen. The lists load on the first value
-/// screened (≈0.6 s), so documents without indicator values (ATT&CK, reports) never pay for it.
-struct Screen {
-    dir: PathBuf,
-    lists: std::sync::OnceLock<Option<Warninglists>>,
-}
-
-impl Screen {
-    fn lists(&self) -> Option<&Warninglists> {
-        self.lists
-            .get_or_init(|| match Warninglists::load_dir(&self.dir) {
-                Ok(l) => {
-                    for w in l.warnings() {
-                        tracing::warn!(warning = %w, "warninglist");
-                    }
-                    Some(l)
-                }
-                Err(e) => {
-                    eprintln!("warning: {e}; false-positive screening is off");
-                    None
-                }
-            })
-            .as_ref()
-    }
-}
-
-impl FalsePositiveScreen for Screen {
-    fn screen(&self, kind: IndicatorType, value: &str) -> Vec<validate::FpHit> {
-        let Some(lists) = self.lists() else {
-            return Vec::new();
-        };
-        lists
-            .check_indicator(kind, value)
-            .into_iter()
-            .map(|h| validate::FpHit {
-                list: h.list.to_string(),
-                name: h.name.to_string(),
-            })
-            .collect()
-    }
-}
-
 fn load_screen(args: &ScreenArgs) -> Result<Option<Screen>> {
     if args.no_warninglists {
         return Ok(None);
@@ -354,10 +312,7 @@ fn load_screen(args: &ScreenArgs) -> Result<Option<Screen>> {
     if !dir.is_dir() {
         bail!("--warninglists {}: not a directory", dir.display());
     }
-    Ok(Some(Screen {
-        dir,
-        lists: std::sync::OnceLock::new(),
-    }))
+    Ok(Some(Screen::new(dir)))
 }
 
 pub fn run(cmd: IntelCommand) -> Result<ExitCode> {
@@ -476,6 +431,7 @@ fn import(a: ImportArgs) -> Result<ExitCode> {
             ImportBatch {
                 objects: batch.objects,
                 records: batch.records,
+                collection: None,
             },
             now,
             &mut |n| {

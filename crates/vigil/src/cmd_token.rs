@@ -25,7 +25,7 @@ pub enum TokenCommand {
     Create(CreateArgs),
     /// List tokens (never their secrets).
     List(ListArgs),
-    /// Revoke a token by name; it stops working at once.
+    /// Revoke a token by name; a running hub refuses it within a second.
     Revoke(RevokeArgs),
 }
 

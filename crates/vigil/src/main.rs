@@ -5,6 +5,7 @@
 mod cmd_certs;
 mod cmd_intel;
 mod cmd_models;
+mod cmd_region;
 mod cmd_rules;
 mod cmd_token;
 
@@ -32,8 +33,12 @@ use vigil_model::Confidence;
 )]
 struct Cli {
     /// More log output on stderr (-v info, -vv debug). VIGIL_LOG overrides, e.g. VIGIL_LOG=debug.
+    /// `region serve` logs at info by default.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     verbose: u8,
+    /// Log lines as text or as JSON objects (one per line, with structured fields).
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
 }
@@ -68,6 +73,9 @@ enum Command {
     /// Threat-intelligence store: import, collect, validate, show, stats, export feeds.
     #[command(subcommand)]
     Intel(cmd_intel::IntelCommand),
+    /// Region hub: serve the REST API, TAXII 2.1 and the decision stream.
+    #[command(subcommand)]
+    Region(cmd_region::RegionCommand),
     /// Development CA and node certificates for TLS and mutual TLS.
     #[command(subcommand)]
     Certs(cmd_certs::CertsCommand),
@@ -194,7 +202,8 @@ fn parse_event_types(s: &str) -> Result<EventTypes, String> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(cli.verbose);
+    let serving = matches!(cli.command, Command::Region(_));
+    init_logging(cli.verbose.max(u8::from(serving)), cli.log_format);
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
@@ -204,7 +213,13 @@ fn main() -> ExitCode {
     }
 }
 
-fn init_logging(verbose: u8) {
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+fn init_logging(verbose: u8, format: LogFormat) {
     let default = match verbose {
         0 => "warn",
         1 => "info",
@@ -212,11 +227,15 @@ fn init_logging(verbose: u8) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("VIGIL_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    tracing_subscriber::fmt()
+    let fmt = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(io::stderr)
-        .with_target(false)
-        .init();
+        .with_ansi(io::stderr().is_terminal())
+        .with_target(false);
+    match format {
+        LogFormat::Text => fmt.init(),
+        LogFormat::Json => fmt.json().flatten_event(true).init(),
+    }
 }
 
 fn run(cli: Cli) -> Result<ExitCode> {
@@ -226,6 +245,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Models(cmd) => cmd_models::run(cmd),
         Command::Intel(cmd) => cmd_intel::run(cmd),
         Command::Token(cmd) => cmd_token::run(cmd),
+        Command::Region(cmd) => cmd_region::run(cmd),
         Command::Certs(cmd) => cmd_certs::run(cmd),
         Command::Bench(BenchCommand::MakeCapture {
             output,
