@@ -29,6 +29,7 @@ pub struct Hub {
     pub metrics: Metrics,
     pub screen: Option<Arc<LazyScreen>>,
     pub clock: Arc<dyn Clock>,
+    pub taxii: crate::taxii::TaxiiState,
 }
 
 /// One input to store.
@@ -80,6 +81,7 @@ impl Hub {
             screen,
             clock,
             config,
+            taxii: crate::taxii::TaxiiState::default(),
         })
     }
 

@@ -3,6 +3,7 @@
 //! decision stream under `/v1/decisions`, Prometheus metrics, tokens with TLP clearance, TLS.
 #![forbid(unsafe_code)]
 
+pub mod api;
 pub mod auth;
 pub mod certs;
 pub mod config;
@@ -13,6 +14,8 @@ pub mod metrics;
 pub mod pool;
 pub mod problem;
 pub mod serve;
+pub mod stream;
+pub mod taxii;
 
 pub use config::HubConfig;
 pub use hub::Hub;

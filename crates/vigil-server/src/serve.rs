@@ -36,6 +36,9 @@ pub fn router(hub: Arc<Hub>) -> Router {
     Router::new()
         .route("/metrics", get(metrics))
         .route("/healthz", get(health))
+        .merge(crate::api::routes())
+        .merge(crate::taxii::routes())
+        .merge(crate::stream::routes())
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(Arc::clone(&hub), track))
         .layer(DefaultBodyLimit::max(limit))
@@ -162,6 +165,7 @@ pub async fn serve(
     on_listen: impl FnOnce(SocketAddr, bool) + Send + 'static,
 ) -> Result<(), ServeError> {
     let addr = hub.config.listen;
+    crate::stream::start(&hub);
     let handle = axum_server::Handle::new();
     let h = handle.clone();
     tokio::spawn(async move {

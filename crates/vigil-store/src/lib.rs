@@ -13,6 +13,7 @@
 //! Every import is one transaction: it lands whole or not at all.
 #![forbid(unsafe_code)]
 
+pub mod alerts;
 pub mod collect;
 pub mod export;
 mod schema;

@@ -111,3 +111,112 @@ pub fn run_python(python: &Path, script: &str, args: &[&str]) -> String {
     );
     String::from_utf8(out.stdout).expect("utf-8")
 }
+
+/// A running `vigil region serve`, stopped with SIGTERM when dropped.
+pub struct HubProcess {
+    pub child: std::process::Child,
+    /// `http://127.0.0.1:PORT` (or https).
+    pub url: String,
+    pub data_dir: PathBuf,
+    pub region: String,
+}
+
+impl HubProcess {
+    /// Starts a hub for `region` over `data_dir` on a free port, with `extra` arguments, and
+    /// waits for its `listening on` line.
+    pub fn start(data_dir: &Path, region: &str, extra: &[&str]) -> HubProcess {
+        use std::io::BufRead as _;
+        let mut child = Command::new(env!("CARGO_BIN_EXE_vigil"))
+            .args([
+                "region",
+                "serve",
+                "--region",
+                region,
+                "--listen",
+                "127.0.0.1:0",
+            ])
+            .arg("--data-dir")
+            .arg(data_dir)
+            .args(extra)
+            .current_dir(repo())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("vigil region serve starts");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let mut line = String::new();
+        std::io::BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("reading the hub's first line");
+        let url = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+            .to_string();
+        HubProcess {
+            child,
+            url,
+            data_dir: data_dir.to_path_buf(),
+            region: region.to_string(),
+        }
+    }
+
+    /// Creates a token in the hub's store (`vigil token create`) and returns it.
+    pub fn token(&self, name: &str, role: &str, max_tlp: Option<&str>) -> String {
+        token(&self.data_dir, &self.region, name, role, max_tlp)
+    }
+
+    /// Sends SIGTERM and waits for the exit status.
+    pub fn stop(mut self) -> std::process::ExitStatus {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let st = self.child.wait().expect("hub exits");
+        std::mem::forget(self);
+        st
+    }
+}
+
+impl Drop for HubProcess {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
+/// `vigil token create` in `data_dir`'s `region` store; returns the token.
+pub fn token(
+    data_dir: &Path,
+    region: &str,
+    name: &str,
+    role: &str,
+    max_tlp: Option<&str>,
+) -> String {
+    let dd = data_dir.to_str().expect("utf-8 path");
+    let mut args = vec![
+        "token",
+        "create",
+        "--data-dir",
+        dd,
+        "--region",
+        region,
+        "--name",
+        name,
+        "--role",
+        role,
+    ];
+    if let Some(t) = max_tlp {
+        args.extend(["--max-tlp", t]);
+    }
+    let o = vigil(&args);
+    assert!(o.status.success(), "token create: {}", stderr(&o));
+    stdout(&o)
+        .lines()
+        .last()
+        .expect("token line")
+        .trim()
+        .to_string()
+}

@@ -1,0 +1,10 @@
+//! (filled in by issue 5's work)
+use std::sync::Arc;
+
+use axum::Router;
+
+use crate::hub::Hub;
+
+pub fn routes() -> Router<Arc<Hub>> {
+    Router::new()
+}

@@ -1,0 +1,75 @@
+//! `vigil region serve`: the hub process itself (listening, auth, metrics, shutdown).
+mod util;
+
+use util::HubProcess;
+
+fn get(url: &str, token: Option<&str>) -> (u16, String, String) {
+    let mut req = ureq::get(url);
+    if let Some(t) = token {
+        req = req.set("Authorization", &format!("Bearer {t}"));
+    }
+    match req.call() {
+        Ok(r) => {
+            let ct = r.content_type().to_string();
+            (r.status(), ct, r.into_string().unwrap())
+        }
+        Err(ureq::Error::Status(code, r)) => {
+            let ct = r.header("content-type").unwrap_or_default().to_string();
+            (code, ct, r.into_string().unwrap())
+        }
+        Err(e) => panic!("{url}: {e}"),
+    }
+}
+
+#[test]
+fn the_hub_answers_health_and_metrics_refuses_unknown_tokens_and_exits_cleanly_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let hub = HubProcess::start(dir.path(), "eu-west", &["--no-warninglists"]);
+    let (code, _, body) = get(&format!("{}/healthz", hub.url), None);
+    assert_eq!((code, body.as_str()), (200, "ok\n"));
+
+    // No token, an unknown token: 401 problem+json with a challenge.
+    let (code, ct, body) = get(&format!("{}/api/v1/stats", hub.url), None);
+    assert_eq!(code, 401, "{body}");
+    assert_eq!(ct, "application/problem+json");
+    let (code, _, _) = get(&format!("{}/api/v1/stats", hub.url), Some("vgl_nope"));
+    assert_eq!(code, 401);
+    // Unknown routes are problems too.
+    let (code, ct, _) = get(&format!("{}/api/v1/no-such-thing", hub.url), None);
+    assert_eq!((code, ct.as_str()), (404, "application/problem+json"));
+
+    let (code, ct, text) = get(&format!("{}/metrics", hub.url), None);
+    assert_eq!(code, 200);
+    assert!(ct.starts_with("text/plain"), "{ct}");
+    assert!(
+        text.contains(
+            "vigil_http_requests_total{method=\"GET\",route=\"/healthz\",status=\"200\"} 1"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("vigil_decisions "), "{text}");
+
+    let status = hub.stop();
+    assert!(status.success(), "exit after SIGTERM: {status:?}");
+}
+
+#[test]
+fn a_bad_config_is_refused_naming_the_file_and_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("hub.toml");
+    std::fs::write(&cfg, "[limits]\nmax_body_bytes = 10\n").unwrap();
+    let o = util::vigil(&[
+        "region",
+        "serve",
+        "--data-dir",
+        dir.path().to_str().unwrap(),
+        "--config",
+        cfg.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = util::stderr(&o);
+    assert!(
+        err.contains("hub.toml") && err.contains("max_body_bytes"),
+        "{err}"
+    );
+}
