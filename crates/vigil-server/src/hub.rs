@@ -30,6 +30,7 @@ pub struct Hub {
     pub screen: Option<Arc<LazyScreen>>,
     pub clock: Arc<dyn Clock>,
     pub taxii: crate::taxii::TaxiiState,
+    pub stream: crate::stream::StreamState,
 }
 
 /// One input to store.
@@ -82,6 +83,7 @@ impl Hub {
             clock,
             config,
             taxii: crate::taxii::TaxiiState::default(),
+            stream: crate::stream::StreamState::default(),
         })
     }
 

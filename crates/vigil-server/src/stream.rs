@@ -11,3 +11,7 @@ pub fn routes() -> Router<Arc<Hub>> {
 
 /// Starts the background work behind the decision stream (called once when serving).
 pub fn start(_hub: &Arc<Hub>) {}
+
+/// State of the decision stream kept by the hub (per-bouncer cursors).
+#[derive(Default)]
+pub struct StreamState {}
