@@ -18,10 +18,13 @@ use crate::problem::{Flavor, Problem};
 /// How long a token lookup is reused; revoking a token takes effect at a running hub within this time.
 pub const CACHE_TTL: Duration = Duration::from_secs(1);
 
+/// A lookup's answer (`None`: unknown or revoked) and when it was made.
+type Cached = (Option<Principal>, Instant);
+
 /// Caches token lookups by the token's hash (the token itself is never kept).
 #[derive(Default)]
 pub struct TokenCache {
-    entries: Mutex<FxHashMap<[u8; 32], (Option<Principal>, Instant)>>,
+    entries: Mutex<FxHashMap<[u8; 32], Cached>>,
 }
 
 impl TokenCache {

@@ -14,6 +14,7 @@ pub mod metrics;
 pub mod pool;
 pub mod problem;
 pub mod serve;
+pub mod sightings;
 pub mod stream;
 pub mod taxii;
 

@@ -28,7 +28,17 @@ pub struct Metrics {
     requests: RwLock<FxHashMap<(String, String, u16), Arc<AtomicU64>>>,
     /// Named counters the hub bumps (objects imported, sightings …).
     counters: RwLock<FxHashMap<&'static str, Arc<AtomicU64>>>,
+    in_flight: AtomicU64,
     started: Option<Instant>,
+}
+
+/// Counts a request as in flight until dropped.
+pub struct InFlight<'a>(&'a AtomicU64);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Relaxed);
+    }
 }
 
 fn get_or_insert<K: std::hash::Hash + Eq + Clone, V: Default>(
@@ -65,6 +75,12 @@ impl Metrics {
             &(method.to_string(), route.to_string(), status),
         )
         .fetch_add(1, Relaxed);
+    }
+
+    /// Marks a request in flight (the shutdown drain waits for these).
+    pub fn start_request(&self) -> InFlight<'_> {
+        self.in_flight.fetch_add(1, Relaxed);
+        InFlight(&self.in_flight)
     }
 
     /// Adds `n` to a named counter (`vigil_<name>_total`).
@@ -147,6 +163,9 @@ impl Metrics {
             let _ = writeln!(out, "# TYPE vigil_uptime_seconds gauge");
             let _ = writeln!(out, "vigil_uptime_seconds {}", t.elapsed().as_secs_f64());
         }
+        let _ = writeln!(out, "# HELP vigil_http_in_flight Requests being served.");
+        let _ = writeln!(out, "# TYPE vigil_http_in_flight gauge");
+        let _ = writeln!(out, "vigil_http_in_flight {}", self.in_flight.load(Relaxed));
         for (name, help, v) in gauges {
             let _ = writeln!(out, "# HELP {name} {help}");
             let _ = writeln!(out, "# TYPE {name} gauge");

@@ -85,7 +85,9 @@ async fn track(State(hub): State<Arc<Hub>>, req: Request, next: Next) -> Respons
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_string(), |m| m.as_str().to_string());
+    let in_flight = hub.metrics.start_request();
     let resp = next.run(req).await;
+    drop(in_flight);
     let elapsed = started.elapsed();
     let status = resp.status().as_u16();
     hub.metrics.record(&method, &route, status, elapsed);

@@ -133,7 +133,7 @@ mod tests {
             tlp: Tlp::Amber,
             eve: serde_json::json!({"event_type": "alert"}),
         };
-        assert_eq!(s.add_alerts(&[a.clone()]).unwrap(), 1);
+        assert_eq!(s.add_alerts(std::slice::from_ref(&a)).unwrap(), 1);
         let got = s.alerts(0, Tlp::Red).unwrap();
         assert_eq!(got.len(), 1);
         assert_eq!(got[0].eve, a.eve);

@@ -341,49 +341,92 @@ pub fn prune_references(objects: &mut Vec<Value>) {
             !id.contains("--") || ids.contains(id) || markings::tlp_from_marking_id(id).is_some()
         };
         let before = objects.len();
-        objects.retain_mut(|o| {
-            let kind = o
-                .get("type")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_string();
-            let Some(m) = o.as_object_mut() else {
-                return false;
-            };
-            let mut drop = false;
-            let mut remove = Vec::new();
-            for (k, v) in m.iter_mut() {
-                if k.ends_with("_refs") {
-                    if let Value::Array(a) = v {
-                        a.retain(|x| x.as_str().is_some_and(resolvable));
-                        if a.is_empty() {
-                            if required_ref(&kind, k) {
-                                drop = true;
-                            } else {
-                                remove.push(k.clone());
-                            }
-                        }
-                    }
-                } else if k.ends_with("_ref") {
-                    if let Some(id) = v.as_str() {
-                        if !resolvable(id) {
-                            if required_ref(&kind, k) {
-                                drop = true;
-                            } else {
-                                remove.push(k.clone());
-                            }
-                        }
-                    }
-                }
-            }
-            for k in remove {
-                m.remove(&k);
-            }
-            !drop
-        });
+        objects.retain_mut(|o| prune_object(o, &resolvable));
         if objects.len() == before {
             return;
         }
+    }
+}
+
+/// Removes the references of one object that `resolvable` refuses; `false` when a required
+/// reference goes (a relationship or sighting whose end is withheld), so the object must go too.
+pub fn prune_object(o: &mut Value, resolvable: &dyn Fn(&str) -> bool) -> bool {
+    let kind = o
+        .get("type")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    let Some(m) = o.as_object_mut() else {
+        return false;
+    };
+    let mut drop = false;
+    let mut remove = Vec::new();
+    for (k, v) in m.iter_mut() {
+        if k.ends_with("_refs") {
+            if let Value::Array(a) = v {
+                a.retain(|x| x.as_str().is_some_and(resolvable));
+                if a.is_empty() {
+                    if required_ref(&kind, k) {
+                        drop = true;
+                    } else {
+                        remove.push(k.clone());
+                    }
+                }
+            }
+        } else if k.ends_with("_ref") {
+            if let Some(id) = v.as_str() {
+                if !resolvable(id) {
+                    if required_ref(&kind, k) {
+                        drop = true;
+                    } else {
+                        remove.push(k.clone());
+                    }
+                }
+            }
+        }
+    }
+    for k in remove {
+        m.remove(&k);
+    }
+    !drop
+}
+
+impl Store {
+    /// Whether `id` names a stored object above `max` (so a reader cleared for `max` must not
+    /// learn it exists).
+    pub fn is_withheld(&self, id: &str, max: Tlp) -> crate::Result<bool> {
+        use rusqlite::OptionalExtension as _;
+        self.conn
+            .query_row(
+                "SELECT 1 FROM objects WHERE id = ?1 AND tlp > ?2 LIMIT 1",
+                rusqlite::params![id, crate::tlp_code(max)],
+                |_| Ok(()),
+            )
+            .optional()
+            .map(|o| o.is_some())
+            .map_err(self.err())
+    }
+
+    /// An object as a reader cleared for `max` may see it: references to withheld objects
+    /// removed, or `None` when the object itself cannot be shown without them.
+    pub fn redact(&self, mut object: Value, max: Tlp) -> crate::Result<Option<Value>> {
+        let failed = std::cell::RefCell::new(None);
+        let keep = prune_object(&mut object, &|id| {
+            if !id.contains("--") || markings::tlp_from_marking_id(id).is_some() {
+                return true;
+            }
+            match self.is_withheld(id, max) {
+                Ok(w) => !w,
+                Err(e) => {
+                    failed.borrow_mut().get_or_insert(e);
+                    false
+                }
+            }
+        });
+        if let Some(e) = failed.into_inner() {
+            return Err(e);
+        }
+        Ok(keep.then_some(object))
     }
 }
 

@@ -16,6 +16,7 @@
 pub mod alerts;
 pub mod collect;
 pub mod export;
+pub mod query;
 mod schema;
 pub mod tokens;
 
@@ -697,6 +698,13 @@ impl Store {
     }
 
     pub fn stats(&self) -> Result<Stats> {
+        self.stats_within(Tlp::Red)
+    }
+
+    /// Counts over what a reader cleared for `max` may see: objects and records above it are
+    /// not counted, not even by type or source.
+    pub fn stats_within(&self, max: Tlp) -> Result<Stats> {
+        let max = tlp_code(max);
         let mut s = Stats {
             path: self.path.display().to_string(),
             schema_version: SCHEMA_VERSION,
@@ -705,21 +713,22 @@ impl Store {
         let count = |sql: &str| -> Result<Vec<(String, u64)>> {
             let mut q = self.conn.prepare(sql).map_err(self.err())?;
             let rows = q
-                .query_map([], |r| {
+                .query_map([max], |r| {
                     Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64))
                 })
                 .map_err(self.err())?;
             rows.collect::<std::result::Result<_, _>>()
                 .map_err(self.err())
         };
-        s.by_type = count("SELECT type, COUNT(DISTINCT id) FROM objects GROUP BY type")?
-            .into_iter()
-            .collect();
+        s.by_type =
+            count("SELECT type, COUNT(DISTINCT id) FROM objects WHERE tlp <= ?1 GROUP BY type")?
+                .into_iter()
+                .collect();
         let synthesised: u64 = self
             .conn
             .query_row(
-                "SELECT COUNT(*) FROM records WHERE has_indicator = 0",
-                [],
+                "SELECT COUNT(*) FROM records WHERE has_indicator = 0 AND tlp <= ?1",
+                [max],
                 |r| r.get::<_, i64>(0),
             )
             .map_err(self.err())? as u64;
@@ -728,21 +737,25 @@ impl Store {
         }
         s.object_versions = self
             .conn
-            .query_row("SELECT COUNT(*) FROM objects", [], |r| r.get::<_, i64>(0))
+            .query_row("SELECT COUNT(*) FROM objects WHERE tlp <= ?1", [max], |r| {
+                r.get::<_, i64>(0)
+            })
             .map_err(self.err())? as u64;
-        s.records_by_kind = count("SELECT kind, COUNT(*) FROM records GROUP BY kind")?
-            .into_iter()
-            .collect();
+        s.records_by_kind =
+            count("SELECT kind, COUNT(*) FROM records WHERE tlp <= ?1 GROUP BY kind")?
+                .into_iter()
+                .collect();
         s.records = s.records_by_kind.values().sum();
-        s.records_by_tlp = count("SELECT CAST(tlp AS TEXT), COUNT(*) FROM records GROUP BY tlp")?
-            .into_iter()
-            .map(|(k, v)| (tlp_from_code(k.parse().unwrap_or(4)).to_string(), v))
-            .collect();
+        s.records_by_tlp =
+            count("SELECT CAST(tlp AS TEXT), COUNT(*) FROM records WHERE tlp <= ?1 GROUP BY tlp")?
+                .into_iter()
+                .map(|(k, v)| (tlp_from_code(k.parse().unwrap_or(4)).to_string(), v))
+                .collect();
         // Sources per record need the provenance; json_each over the stored record keeps it in
         // SQLite instead of deserialising every record.
         s.records_by_source = count(
             "SELECT j.key, COUNT(*) FROM records, json_each(records.data, '$.sources') AS j
-             GROUP BY j.key",
+             WHERE records.tlp <= ?1 GROUP BY j.key",
         )?
         .into_iter()
         .collect();

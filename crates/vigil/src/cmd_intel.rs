@@ -10,7 +10,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use vigil_intel::ingest::{self, IngestOptions, InputFormat};
 use vigil_intel::validate::{self, FalsePositiveScreen, RegionPolicy, ValidateOptions};
 use vigil_intel::warninglists::{LazyScreen as Screen, Warninglists};
-use vigil_model::{IndicatorType, Tlp};
+use vigil_model::Tlp;
 use vigil_store::collect::{self, parse_admiralty};
 use vigil_store::export::{self, Export, ExportFormat, ExportRequest};
 use vigil_store::{ImportBatch, SourceInfo, Store};
@@ -566,53 +566,17 @@ fn validate_cmd(a: ValidateArgs) -> Result<ExitCode> {
 fn show(a: ShowArgs) -> Result<ExitCode> {
     let store = a.store.open()?;
     let now = now();
-    let id = a.id.trim();
-    let mut records = Vec::new();
-    let mut object = None;
-    if id.contains("--") {
-        object = store.object(id)?;
-        records = store.records_of_object(id)?;
-        // A record's own id (deterministic SCO id, or the indicator id exports synthesise)
-        // for a value that came from a list or CSV.
-        if object.is_none() && records.is_empty() {
-            match store.record_by_derived_id(id)? {
-                Some(r) => records.push(r),
-                None => bail!(
-                    "{id}: no such object or record in {}",
-                    store.path().display()
-                ),
-            }
+    let found = match store.lookup(&a.id) {
+        Ok(f) => f,
+        Err(vigil_store::query::LookupError::NotFound(what)) => {
+            bail!("{what}: not in {}", store.path().display())
         }
-    } else {
-        let (kind, value) = match id.split_once(':') {
-            Some((k, v)) if IndicatorType::ALL.iter().any(|t| t.as_str() == k) => {
-                let k: IndicatorType = k.parse()?;
-                let (k, v) = vigil_intel::normalize::normalize_as(k, v)
-                    .with_context(|| format!("{id}: not a valid {k}"))?;
-                (k, v)
-            }
-            _ => vigil_intel::normalize::classify_or_err(id)
-                .with_context(|| format!("{id}: not a STIX id, TYPE:VALUE or indicator value"))?,
-        };
-        match store.record(kind, &value)? {
-            Some(r) => records.push(r),
-            None => bail!("{kind}:{value}: not in {}", store.path().display()),
-        }
-    }
+        Err(e) => return Err(e.into()),
+    };
+    let (object, records) = (found.object, found.records);
     let shown: Vec<serde_json::Value> = records
         .iter()
-        .map(|r| {
-            let score = r.score(now);
-            serde_json::json!({
-                "id": vigil_intel::bundle::record_id(r.kind, &r.value),
-                "type": r.kind, "value": r.value,
-                "score": score.value, "explanation": score.explanation(), "score_detail": score,
-                "tlp": r.tlp, "first_seen": r.first_seen().map(vigil_intel::timestamp::format_rfc3339),
-                "last_seen": r.last_seen().map(vigil_intel::timestamp::format_rfc3339),
-                "sightings": r.sighting_count(),
-                "warninglists": r.warninglists, "record": r,
-            })
-        })
+        .map(|r| vigil_store::query::record_view(r, now))
         .collect();
     match a.format {
         TextJson::Json => println!(
