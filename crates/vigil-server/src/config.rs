@@ -14,6 +14,9 @@
 //! min_confidence = 80
 //! duration_secs = 14400
 //!
+//! [collect]
+//! interval_secs = 300                  # run due sources of <data-dir>/sources.toml; 0 = never
+//!
 //! [tls]
 //! cert = "certs/hub.pem"
 //! key = "certs/hub-key.pem"
@@ -72,6 +75,29 @@ impl Default for Limits {
     }
 }
 
+/// Scheduled collection of the sources in `<data-dir>/sources.toml`.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Collect {
+    /// How often the hub looks for due sources; 0 turns scheduled collection off.
+    #[serde(default = "Collect::default_interval")]
+    pub interval_secs: u64,
+}
+
+impl Collect {
+    fn default_interval() -> u64 {
+        300
+    }
+}
+
+impl Default for Collect {
+    fn default() -> Self {
+        Collect {
+            interval_secs: Collect::default_interval(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct TlsFiles {
@@ -99,6 +125,8 @@ struct File {
     limits: Limits,
     #[serde(default)]
     decisions: DecisionPolicy,
+    #[serde(default)]
+    collect: Collect,
     tls: Option<TlsFiles>,
 }
 
@@ -112,6 +140,7 @@ pub struct HubConfig {
     pub warninglists: Option<PathBuf>,
     pub limits: Limits,
     pub decisions: DecisionPolicy,
+    pub collect: Collect,
     pub tls: Option<TlsFiles>,
 }
 
@@ -127,6 +156,7 @@ impl HubConfig {
             warninglists: vigil_intel::warninglists::Warninglists::default_dir(),
             limits: Limits::default(),
             decisions: DecisionPolicy::default(),
+            collect: Collect::default(),
             tls: None,
         }
     }
@@ -153,6 +183,7 @@ impl HubConfig {
         }
         c.limits = file.limits;
         c.decisions = file.decisions;
+        c.collect = file.collect;
         c.tls = file.tls;
         c.validate().map_err(|e| ConfigError::Parse {
             path: path.to_path_buf(),

@@ -179,3 +179,66 @@ impl Hub {
         })
     }
 }
+
+/// Runs the due sources of `<data-dir>/sources.toml` every `collect.interval_secs`, as
+/// `vigil intel collect` would; results are logged and counted.
+pub fn start_collector(hub: &Arc<Hub>) {
+    let every = hub.config.collect.interval_secs;
+    if every == 0 {
+        return;
+    }
+    let hub = Arc::clone(hub);
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(every));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let path = hub.config.data_dir.join("sources.toml");
+            if !path.is_file() {
+                continue;
+            }
+            let specs = match vigil_store::collect::load_sources(&path) {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::warn!(error = %e, "scheduled collection skipped");
+                    continue;
+                }
+            };
+            let now = hub.now();
+            let screen = hub.screen.clone();
+            let results = hub
+                .pool
+                .write(move |s| {
+                    Ok(vigil_store::collect::collect(
+                        s,
+                        &specs,
+                        &[],
+                        false,
+                        now,
+                        screen.as_deref().map(|s| s as &dyn FalsePositiveScreen),
+                    ))
+                })
+                .await;
+            let Ok(results) = results else { continue };
+            let mut imported = false;
+            for r in &results {
+                if r.status == "not-due" {
+                    continue;
+                }
+                imported |= r.status == "imported";
+                hub.metrics.add(
+                    if r.ok {
+                        "collections_ok"
+                    } else {
+                        "collections_failed"
+                    },
+                    1,
+                );
+                tracing::info!(source = %r.source, status = r.status, reason = ?r.reason, "collect");
+            }
+            if imported {
+                hub.decisions_changed.notify_one();
+            }
+        }
+    });
+}

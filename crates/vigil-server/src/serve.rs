@@ -168,6 +168,7 @@ pub async fn serve(
 ) -> Result<(), ServeError> {
     let addr = hub.config.listen;
     crate::stream::start(&hub);
+    crate::hub::start_collector(&hub);
     let handle = axum_server::Handle::new();
     let h = handle.clone();
     tokio::spawn(async move {

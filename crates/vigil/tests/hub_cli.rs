@@ -73,3 +73,34 @@ fn a_bad_config_is_refused_naming_the_file_and_key() {
         "{err}"
     );
 }
+
+#[test]
+fn the_hub_collects_due_sources_from_sources_toml_on_its_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let feed = dir.path().join("feed.txt");
+    std::fs::write(&feed, "192.0.2.44\nbad-actor.example\n").unwrap();
+    std::fs::write(
+        dir.path().join("sources.toml"),
+        format!(
+            "[[source]]\nname = \"local-feed\"\npath = \"{}\"\nschedule = \"1h\"\n",
+            feed.display()
+        ),
+    )
+    .unwrap();
+    let hub = HubProcess::start(dir.path(), "eu", &["--no-warninglists"]);
+    let t = hub.token("ana", "analyst", None);
+    // The first collection runs at startup; poll until it has landed.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let (code, _, body) = get(&format!("{}/api/v1/stats", hub.url), Some(&t));
+        assert_eq!(code, 200, "{body}");
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        if v["store"]["records"] == 2 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "never collected: {body}");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let (_, _, body) = get(&format!("{}/api/v1/sources", hub.url), Some(&t));
+    assert!(body.contains("\"configured\":true") && body.contains("local-feed"), "{body}");
+}
