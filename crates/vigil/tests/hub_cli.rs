@@ -98,9 +98,73 @@ fn the_hub_collects_due_sources_from_sources_toml_on_its_own() {
         if v["store"]["records"] == 2 {
             break;
         }
-        assert!(std::time::Instant::now() < deadline, "never collected: {body}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never collected: {body}"
+        );
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
     let (_, _, body) = get(&format!("{}/api/v1/sources", hub.url), Some(&t));
-    assert!(body.contains("\"configured\":true") && body.contains("local-feed"), "{body}");
+    assert!(
+        body.contains("\"configured\":true") && body.contains("local-feed"),
+        "{body}"
+    );
+}
+
+/// `curl` over TLS with the development CA; returns (exit ok, body).
+fn curl_tls(url: &str, pki: &std::path::Path, client: Option<&str>) -> (bool, String) {
+    let mut cmd = std::process::Command::new("curl");
+    cmd.args(["-sS", "--fail-with-body", "--cacert"])
+        .arg(pki.join("ca.pem"));
+    if let Some(node) = client {
+        cmd.arg("--cert")
+            .arg(pki.join(format!("{node}.pem")))
+            .arg("--key")
+            .arg(pki.join(format!("{node}.key")));
+    }
+    let out = cmd.arg(url).output().expect("curl runs");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+#[test]
+fn the_hub_serves_tls_and_mutual_tls_with_the_development_ca() {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = dir.path().join("pki");
+    let o = util::vigil(&[
+        "certs",
+        "init",
+        "--dir",
+        pki.to_str().unwrap(),
+        "--node",
+        "hub-eu",
+        "--node",
+        "sensor-1",
+    ]);
+    assert!(o.status.success(), "{}", util::stderr(&o));
+    let cert = pki.join("hub-eu.pem");
+    let key = pki.join("hub-eu.key");
+    let ca = pki.join("ca.pem");
+    let hub = HubProcess::start(
+        &dir.path().join("data"),
+        "eu",
+        &[
+            "--no-warninglists",
+            "--tls-cert",
+            cert.to_str().unwrap(),
+            "--tls-key",
+            key.to_str().unwrap(),
+            "--tls-client-ca",
+            ca.to_str().unwrap(),
+        ],
+    );
+    assert!(hub.url.starts_with("https://"), "{}", hub.url);
+    let url = format!("{}/healthz", hub.url.replace("127.0.0.1", "localhost"));
+    let (ok, body) = curl_tls(&url, &pki, Some("sensor-1"));
+    assert!(ok, "a client certificate from the CA is accepted: {body}");
+    assert_eq!(body, "ok\n");
+    let (ok, _) = curl_tls(&url, &pki, None);
+    assert!(!ok, "without a client certificate the handshake fails");
 }
