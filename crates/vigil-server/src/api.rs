@@ -477,22 +477,7 @@ async fn collect(
             "{name}: no such source in sources.toml"
         )));
     }
-    let now = hub.now();
-    let screen = hub.screen.clone();
-    let results = hub
-        .pool
-        .write(move |s| {
-            Ok(vigil_store::collect::collect(
-                s,
-                &specs,
-                std::slice::from_ref(&name),
-                true,
-                now,
-                screen.as_deref().map(|s| s as &dyn FalsePositiveScreen),
-            ))
-        })
-        .await?;
-    hub.decisions_changed.notify_one();
+    let results = hub.collect(specs, vec![name], true).await?;
     let failed = results.iter().any(|r| !r.ok);
     let status = if failed {
         StatusCode::BAD_GATEWAY

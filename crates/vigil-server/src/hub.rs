@@ -62,6 +62,35 @@ pub struct ImportOutcome {
 }
 
 impl Hub {
+    /// Runs `specs` as `vigil intel collect` does (named sources always, else the due ones,
+    /// or all with `force`), on the writer; wakes the decision task when anything landed.
+    pub async fn collect(
+        self: &Arc<Self>,
+        specs: Vec<vigil_store::collect::SourceSpec>,
+        names: Vec<String>,
+        force: bool,
+    ) -> Result<Vec<vigil_store::collect::CollectionResult>, Problem> {
+        let now = self.now();
+        let screen = self.screen.clone();
+        let results = self
+            .pool
+            .write(move |s| {
+                Ok(vigil_store::collect::collect(
+                    s,
+                    &specs,
+                    &names,
+                    force,
+                    now,
+                    screen.as_deref().map(|s| s as &dyn FalsePositiveScreen),
+                ))
+            })
+            .await?;
+        if results.iter().any(|r| r.status == "imported") {
+            self.decisions_changed.notify_one();
+        }
+        Ok(results)
+    }
+
     /// Opens the region's store and builds the hub.
     pub fn open(config: HubConfig) -> Result<Hub, StoreError> {
         Hub::with_clock(config, Arc::new(SystemClock))
@@ -204,28 +233,13 @@ pub fn start_collector(hub: &Arc<Hub>) {
                     continue;
                 }
             };
-            let now = hub.now();
-            let screen = hub.screen.clone();
-            let results = hub
-                .pool
-                .write(move |s| {
-                    Ok(vigil_store::collect::collect(
-                        s,
-                        &specs,
-                        &[],
-                        false,
-                        now,
-                        screen.as_deref().map(|s| s as &dyn FalsePositiveScreen),
-                    ))
-                })
-                .await;
-            let Ok(results) = results else { continue };
-            let mut imported = false;
+            let Ok(results) = hub.collect(specs, Vec::new(), false).await else {
+                continue;
+            };
             for r in &results {
                 if r.status == "not-due" {
                     continue;
                 }
-                imported |= r.status == "imported";
                 hub.metrics.add(
                     if r.ok {
                         "collections_ok"
@@ -235,9 +249,6 @@ pub fn start_collector(hub: &Arc<Hub>) {
                     1,
                 );
                 tracing::info!(source = %r.source, status = r.status, reason = ?r.reason, "collect");
-            }
-            if imported {
-                hub.decisions_changed.notify_one();
             }
         }
     });

@@ -33,20 +33,12 @@ pub struct AlertRow {
 impl Store {
     /// Stores alerts in one transaction; returns how many.
     pub fn add_alerts(&mut self, alerts: &[AlertRow]) -> Result<usize> {
-        let path = self.path.clone();
-        let sql = |source| crate::StoreError::Sqlite {
-            path: path.clone(),
-            source,
-        };
-        let tx = self.conn.transaction().map_err(sql)?;
-        {
-            let mut ins = tx
-                .prepare_cached(
-                    "INSERT INTO alerts(received, sensor, timestamp, src_ip, dest_ip, signature_id,
-                       confidence, indicator_kind, indicator_value, tlp, eve)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-                )
-                .map_err(sql)?;
+        self.in_transaction(|tx| {
+            let mut ins = tx.prepare_cached(
+                "INSERT INTO alerts(received, sensor, timestamp, src_ip, dest_ip, signature_id,
+                   confidence, indicator_kind, indicator_value, tlp, eve)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            )?;
             for a in alerts {
                 ins.execute(params![
                     a.received,
@@ -60,11 +52,10 @@ impl Store {
                     a.indicator_value,
                     tlp_code(a.tlp),
                     a.eve.to_string()
-                ])
-                .map_err(sql)?;
+                ])?;
             }
-        }
-        tx.commit().map_err(sql)?;
+            Ok(())
+        })?;
         Ok(alerts.len())
     }
 

@@ -272,6 +272,22 @@ impl Store {
         }
     }
 
+    /// Runs `f` in one transaction, committed when it returns `Ok`.
+    pub(crate) fn in_transaction<T>(
+        &mut self,
+        f: impl FnOnce(&rusqlite::Transaction<'_>) -> rusqlite::Result<T>,
+    ) -> Result<T> {
+        let path = self.path.clone();
+        let sql = |source| StoreError::Sqlite { path, source };
+        let run = |conn: &mut Connection| {
+            let tx = conn.transaction()?;
+            let out = f(&tx)?;
+            tx.commit()?;
+            Ok(out)
+        };
+        run(&mut self.conn).map_err(sql)
+    }
+
     pub(crate) fn corrupt(&self, table: &'static str, message: String) -> StoreError {
         StoreError::Corrupt {
             path: self.path.clone(),

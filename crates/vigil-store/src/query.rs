@@ -91,24 +91,15 @@ impl Store {
     /// Links STIX ids to records, so sightings of them find the records (a list record's
     /// synthesised indicator id has no stored object of its own).
     pub fn link_record_ids(&mut self, links: &[(String, IndicatorType, String)]) -> Result<()> {
-        let path = self.path.clone();
-        let sql = |source| crate::StoreError::Sqlite {
-            path: path.clone(),
-            source,
-        };
-        let tx = self.conn.transaction().map_err(sql)?;
-        {
-            let mut ins = tx
-                .prepare_cached(
-                    "INSERT OR IGNORE INTO record_ids(stix_id, kind, value) VALUES (?1, ?2, ?3)",
-                )
-                .map_err(sql)?;
+        self.in_transaction(|tx| {
+            let mut ins = tx.prepare_cached(
+                "INSERT OR IGNORE INTO record_ids(stix_id, kind, value) VALUES (?1, ?2, ?3)",
+            )?;
             for (id, kind, value) in links {
-                ins.execute(rusqlite::params![id, kind.as_str(), value])
-                    .map_err(sql)?;
+                ins.execute(rusqlite::params![id, kind.as_str(), value])?;
             }
-        }
-        tx.commit().map_err(sql)
+            Ok(())
+        })
     }
 
     /// Resolves a STIX id (object, or a record's own SCO or synthesised indicator id),
