@@ -17,6 +17,8 @@ pub mod alerts;
 pub mod collect;
 pub mod export;
 pub mod query;
+pub mod taxii;
+pub mod taxii_client;
 mod schema;
 pub mod tokens;
 
