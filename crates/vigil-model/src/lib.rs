@@ -11,7 +11,10 @@ pub mod tlp;
 
 pub use access::{Action, Principal, Role};
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use decision::{decide, Decision, DecisionPolicy, Scope};
+pub use decision::{
+    combine, decide, decide_alerts, next_wake, stabilize, AlertEvidence, Decision, DecisionFilter,
+    DecisionPolicy, Lookup, Scope, Span,
+};
 pub use indicator::{Confidence, Indicator, IndicatorType, Severity};
 pub use record::{IntelRecord, KillChainPhase, RecordScore, SourceClaim, Sources};
 pub use score::{score, DecayModel, Reliability, Score};

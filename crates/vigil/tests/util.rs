@@ -125,8 +125,27 @@ impl HubProcess {
     /// Starts a hub for `region` over `data_dir` on a free port, with `extra` arguments, and
     /// waits for its `listening on` line.
     pub fn start(data_dir: &Path, region: &str, extra: &[&str]) -> HubProcess {
+        HubProcess::start_with_prefix(&[], data_dir, region, extra)
+    }
+
+    /// As [`HubProcess::start`], run through `prefix` (e.g. `["ip", "netns", "exec", NS]`,
+    /// which execs the hub in the namespace, so the child's pid is the hub's).
+    pub fn start_with_prefix(
+        prefix: &[&str],
+        data_dir: &Path,
+        region: &str,
+        extra: &[&str],
+    ) -> HubProcess {
         use std::io::BufRead as _;
-        let mut child = Command::new(env!("CARGO_BIN_EXE_vigil"))
+        let mut cmd = match prefix.split_first() {
+            Some((program, args)) => {
+                let mut c = Command::new(program);
+                c.args(args).arg(env!("CARGO_BIN_EXE_vigil"));
+                c
+            }
+            None => Command::new(env!("CARGO_BIN_EXE_vigil")),
+        };
+        let mut child = cmd
             .args([
                 "region",
                 "serve",
