@@ -90,7 +90,12 @@ pub fn page_sql(q: &PageQuery) -> (String, Vec<SqlValue>) {
         SqlValue::Integer(q.after.unwrap_or(i64::MIN)),
         SqlValue::Integer(tlp_code(q.max_tlp)),
     ];
-    let json = if q.with_json { "o.json" } else { "NULL" };
+    // Below RED the JSON is needed to redact references to withheld objects, manifests too.
+    let json = if q.with_json || q.max_tlp < Tlp::Red {
+        "o.json"
+    } else {
+        "NULL"
+    };
     let mut sql = format!(
         "SELECT o.id, o.type, o.added,
            COALESCE(NULLIF(o.modified, ''), json_extract(o.json, '$.created')), o.tlp, {json}
@@ -171,13 +176,24 @@ impl Store {
                 page.more = true;
                 break;
             }
+            let mut json: Option<String> = r.get(5).map_err(self.err())?;
+            // A visible object may point at a withheld one: the reference goes, or the whole
+            // object when the reference is required (a relationship's end).
+            if let Some(j) = json.as_mut().filter(|j| j.contains("_ref")) {
+                let v: serde_json::Value =
+                    serde_json::from_str(j).map_err(|e| self.corrupt("objects", e.to_string()))?;
+                match self.redact(v, q.max_tlp)? {
+                    Some(v) => *j = v.to_string(),
+                    None => continue,
+                }
+            }
             page.rows.push(PageRow {
                 id: r.get(0).map_err(self.err())?,
                 kind: r.get(1).map_err(self.err())?,
                 added: r.get(2).map_err(self.err())?,
                 version: r.get(3).map_err(self.err())?,
                 tlp: tlp_from_code(r.get(4).map_err(self.err())?),
-                json: r.get(5).map_err(self.err())?,
+                json: if q.with_json { json } else { None },
             });
         }
         Ok(page)
@@ -248,6 +264,48 @@ mod tests {
             limit,
             with_json: true,
         }
+    }
+
+    #[test]
+    fn references_to_withheld_objects_are_redacted_or_withhold_the_referrer() {
+        const AMBER: &str = "marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421";
+        const GREEN: &str = "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb";
+        let hidden = campaign(9, "2024-01-01T00:00:00.000Z", Some(AMBER));
+        let seen = campaign(1, "2024-01-01T00:00:00.000Z", Some(GREEN));
+        let rel = json!({"type": "relationship", "spec_version": "2.1",
+            "id": "relationship--00000000-0000-4000-8000-000000000001",
+            "created": "2024-01-01T00:00:00.000Z", "modified": "2024-01-01T00:00:00.000Z",
+            "relationship_type": "related-to", "source_ref": seen["id"], "target_ref": hidden["id"],
+            "object_marking_refs": [GREEN]});
+        let report = json!({"type": "report", "spec_version": "2.1",
+            "id": "report--00000000-0000-4000-8000-000000000001", "name": "r",
+            "created": "2024-01-01T00:00:00.000Z", "modified": "2024-01-01T00:00:00.000Z",
+            "published": "2024-01-01T00:00:00Z", "object_refs": [seen["id"], hidden["id"]],
+            "object_marking_refs": [GREEN]});
+        let (_d, s) = store_with(vec![hidden, seen, rel, report], "intel", 1_700_000_000);
+        for with_json in [true, false] {
+            let mut q = query(10);
+            q.max_tlp = Tlp::Green;
+            q.with_json = with_json;
+            let p = s.taxii_page(&q).unwrap();
+            let ids: Vec<&str> = p.rows.iter().map(|r| r.id.as_str()).collect();
+            assert_eq!(
+                ids,
+                [
+                    "campaign--00000000-0000-4000-8000-000000000001",
+                    "report--00000000-0000-4000-8000-000000000001"
+                ]
+            );
+            if with_json {
+                let body: String = p.rows.iter().filter_map(|r| r.json.clone()).collect();
+                assert!(!body.contains("000000000009"), "{body}");
+            }
+        }
+        assert_eq!(
+            s.taxii_page(&query(10)).unwrap().rows.len(),
+            4,
+            "RED sees all"
+        );
     }
 
     #[test]
