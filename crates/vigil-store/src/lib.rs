@@ -16,9 +16,9 @@
 pub mod alerts;
 pub mod collect;
 pub mod export;
+mod schema;
 pub mod taxii;
 pub mod taxii_client;
-mod schema;
 pub mod tokens;
 
 use std::collections::BTreeMap;
