@@ -543,17 +543,30 @@ async fn collection(
     Ok(ok_json(&collection_resource(&hub, &caller, c)))
 }
 
+/// What a read asks for, from its path and query.
+struct PageRequest<'a> {
+    root: &'a str,
+    collection: &'a str,
+    pairs: &'a [(String, String)],
+    endpoint: Endpoint,
+    /// The object of the object and versions endpoints.
+    object_id: Option<&'a str>,
+}
+
 /// Authorises a read, parses the query and runs one page.
 async fn read_page(
     hub: &Arc<Hub>,
     caller: &Caller,
     headers: &HeaderMap,
-    root: &str,
-    id: &str,
-    pairs: &[(String, String)],
-    endpoint: Endpoint,
-    object_id: Option<&str>,
+    req: PageRequest<'_>,
 ) -> Result<Page, Problem> {
+    let PageRequest {
+        root,
+        collection: id,
+        pairs,
+        endpoint,
+        object_id,
+    } = req;
     check_accept(caller, headers)?;
     let c = find_collection(hub, caller, root, id)?;
     caller.require(Action::ReadIntel)?;
@@ -622,11 +635,13 @@ async fn get_objects(
         &hub,
         &caller,
         &headers,
-        &root,
-        &id,
-        &pairs,
-        Endpoint::Objects,
-        None,
+        PageRequest {
+            root: &root,
+            collection: &id,
+            pairs: &pairs,
+            endpoint: Endpoint::Objects,
+            object_id: None,
+        },
     )
     .await?;
     Ok(taxii_response(
@@ -647,11 +662,13 @@ async fn get_object(
         &hub,
         &caller,
         &headers,
-        &root,
-        &id,
-        &pairs,
-        Endpoint::Object,
-        Some(&object_id),
+        PageRequest {
+            root: &root,
+            collection: &id,
+            pairs: &pairs,
+            endpoint: Endpoint::Object,
+            object_id: Some(object_id.as_str()),
+        },
     )
     .await?;
     if page.rows.is_empty() && pairs.is_empty() {
@@ -682,11 +699,13 @@ async fn get_versions(
         &hub,
         &caller,
         &headers,
-        &root,
-        &id,
-        &pairs,
-        Endpoint::Versions,
-        Some(&object_id),
+        PageRequest {
+            root: &root,
+            collection: &id,
+            pairs: &pairs,
+            endpoint: Endpoint::Versions,
+            object_id: Some(object_id.as_str()),
+        },
     )
     .await?;
     if page.rows.is_empty() && pairs.is_empty() {
@@ -715,11 +734,13 @@ async fn get_manifest(
         &hub,
         &caller,
         &headers,
-        &root,
-        &id,
-        &pairs,
-        Endpoint::Manifest,
-        None,
+        PageRequest {
+            root: &root,
+            collection: &id,
+            pairs: &pairs,
+            endpoint: Endpoint::Manifest,
+            object_id: None,
+        },
     )
     .await?;
     let entries: Vec<Value> = page

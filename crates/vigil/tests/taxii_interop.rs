@@ -457,6 +457,52 @@ fn vigil_imports_a_collection_from_another_hub_and_resumes_from_its_checkpoint()
     let full = run(&["--full"]);
     assert_eq!(full["summary"]["objects_unchanged"], 1827, "{full}");
 
+    // The same collection as a sources.toml source, its token in the env var it names.
+    let c = tempfile::tempdir().unwrap();
+    let sources = c.path().join("sources.toml");
+    std::fs::write(
+        &sources,
+        format!("[[source]]\nname = \"hub-a\"\nurl = \"{url}\"\ntoken_env = \"HUB_A_TOKEN\"\n"),
+    )
+    .unwrap();
+    let collect = || {
+        let o = Command::new(env!("CARGO_BIN_EXE_vigil"))
+            .args([
+                "intel",
+                "collect",
+                "--force",
+                "--format",
+                "json",
+                "--no-warninglists",
+            ])
+            .arg("--data-dir")
+            .arg(c.path())
+            .arg("--sources")
+            .arg(&sources)
+            .env("HUB_A_TOKEN", &reader)
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "{}{}",
+            util::stdout(&o),
+            util::stderr(&o)
+        );
+        let v: Value = serde_json::from_str(&util::stdout(&o)).unwrap();
+        v["results"][0].clone()
+    };
+    let first = collect();
+    assert_eq!(
+        (
+            first["status"].as_str(),
+            first["summary"]["objects_added"].as_u64()
+        ),
+        (Some("imported"), Some(1827)),
+        "{first}"
+    );
+    let again = collect();
+    assert_eq!(again["status"], "unchanged", "{again}");
+
     // Without credentials the hub refuses, and the import says so.
     let o = util::vigil(&[
         "intel",
