@@ -316,7 +316,7 @@ impl DecisionFilter {
     pub fn admits(&self, d: &Decision) -> bool {
         d.tlp <= self.max_tlp
             && self.scopes.contains(&d.scope)
-            && (self.origins.is_empty() || self.origins.iter().any(|o| *o == d.origin))
+            && (self.origins.is_empty() || self.origins.contains(&d.origin))
             && (self.scenarios_containing.is_empty()
                 || self
                     .scenarios_containing
