@@ -30,13 +30,14 @@ t0=$(date +%s.%N)
   --reliability A --confidence 95 --tlp green --no-warninglists >/dev/null
 echo "import of 100k: $(echo "$(date +%s.%N) - $t0" | bc) s"
 token=$("$VIGIL" token create --data-dir "$data" --region bench --name bench-edge --role edge 2>/dev/null | tail -1)
+admin=$("$VIGIL" token create --data-dir "$data" --region bench --name bench-admin --role admin 2>/dev/null | tail -1)
 
 "$VIGIL" region serve --region bench --data-dir "$data" --listen "127.0.0.1:$PORT" \
   --no-warninglists >"$work/hub.out" 2>"$work/hub.err" &
 hub_pid=$!
 url="http://127.0.0.1:$PORT/v1/decisions/stream?startup=true"
 for _ in $(seq 1 300); do
-  n=$(curl -s "http://127.0.0.1:$PORT/metrics" 2>/dev/null | awk '/^vigil_decisions /{print $2}')
+  n=$(curl -s -H "Authorization: Bearer $admin" "http://127.0.0.1:$PORT/metrics" 2>/dev/null | awk '/^vigil_decisions /{print $2}')
   [ "${n:-0}" = "100000" ] && break
   sleep 0.2
 done

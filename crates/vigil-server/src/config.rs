@@ -214,6 +214,12 @@ impl HubConfig {
                 self.decisions.min_confidence
             )));
         }
+        if self.decisions.min_alert_confidence > 100 {
+            return Err(ConfigError::Invalid(format!(
+                "decisions.min_alert_confidence = {}: must be 0-100",
+                self.decisions.min_alert_confidence
+            )));
+        }
         if self.decisions.duration_secs <= 0 {
             return Err(ConfigError::Invalid(
                 "decisions.duration_secs must be positive".into(),

@@ -11,7 +11,9 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
+use vigil_model::Tlp;
 
+use crate::auth::Caller;
 use crate::hub::Hub;
 use crate::problem::{Flavor, Problem};
 
@@ -54,7 +56,14 @@ async fn not_found(req: Request) -> Problem {
     Problem::not_found(format!("no route for {path}")).with_flavor(Flavor::for_path(&path))
 }
 
-async fn metrics(State(hub): State<Arc<Hub>>) -> impl IntoResponse {
+/// Metrics count everything (AMBER and RED imports and decisions included), so only a caller
+/// cleared for RED may read them; Prometheus sends the token as `authorization: credentials`.
+async fn metrics(State(hub): State<Arc<Hub>>, caller: Caller) -> Result<Response, Problem> {
+    if caller.principal.max_tlp < Tlp::Red {
+        return Err(Problem::forbidden(
+            "metrics count data of every TLP; they need a token cleared for RED",
+        ));
+    }
     let snap = hub.decisions.snapshot();
     let text = hub.metrics.render(&[
         (
@@ -68,13 +77,14 @@ async fn metrics(State(hub): State<Arc<Hub>>) -> impl IntoResponse {
             snap.version as f64,
         ),
     ]);
-    (
+    Ok((
         [(
             header::CONTENT_TYPE,
             HeaderValue::from_static("text/plain; version=0.0.4"),
         )],
         text,
     )
+        .into_response())
 }
 
 /// Counts and times every request, and logs it with structured fields.

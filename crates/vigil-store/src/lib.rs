@@ -593,12 +593,19 @@ impl Store {
         filter: &RecordFilter,
         f: &mut dyn FnMut(IntelRecord),
     ) -> Result<()> {
-        let mut q = self
-            .conn
-            .prepare(
-                "SELECT data FROM records WHERE tlp <= ?1 AND updated >= ?2 ORDER BY kind, value",
-            )
-            .map_err(self.err())?;
+        // Kinds go into SQL (the primary key's first column), so asking for IPs and CIDRs does
+        // not parse every domain and hash.
+        let mut sql = String::from("SELECT data FROM records WHERE tlp <= ?1 AND updated >= ?2");
+        if !filter.kinds.is_empty() {
+            let list: Vec<String> = filter
+                .kinds
+                .iter()
+                .map(|k| format!("'{}'", k.as_str()))
+                .collect();
+            sql.push_str(&format!(" AND kind IN ({})", list.join(", ")));
+        }
+        sql.push_str(" ORDER BY kind, value");
+        let mut q = self.conn.prepare(&sql).map_err(self.err())?;
         let max = filter.max_tlp.map_or(4, tlp_code);
         let since = filter.since.unwrap_or(i64::MIN);
         let mut rows = q.query(params![max, since]).map_err(self.err())?;

@@ -583,7 +583,7 @@ fn sigterm_lets_an_accepted_import_finish_before_exit() {
     // Wait until the import is being served (the scrape itself is the other request in flight).
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     loop {
-        let m = call("GET", &format!("{}/metrics", hub.url), None, None).body;
+        let m = call("GET", &format!("{}/metrics", hub.url), Some(&analyst), None).body;
         if m.contains("vigil_http_in_flight 2") {
             break;
         }

@@ -38,7 +38,14 @@ fn the_hub_answers_health_and_metrics_refuses_unknown_tokens_and_exits_cleanly_o
     let (code, ct, _) = get(&format!("{}/api/v1/no-such-thing", hub.url), None);
     assert_eq!((code, ct.as_str()), (404, "application/problem+json"));
 
-    let (code, ct, text) = get(&format!("{}/metrics", hub.url), None);
+    // Metrics count every TLP: a partner may not read them, an analyst may.
+    let (code, _, _) = get(&format!("{}/metrics", hub.url), None);
+    assert_eq!(code, 401);
+    let partner = hub.token("acme", "partner", None);
+    let (code, _, _) = get(&format!("{}/metrics", hub.url), Some(&partner));
+    assert_eq!(code, 403);
+    let analyst = hub.token("ana", "analyst", None);
+    let (code, ct, text) = get(&format!("{}/metrics", hub.url), Some(&analyst));
     assert_eq!(code, 200);
     assert!(ct.starts_with("text/plain"), "{ct}");
     assert!(
