@@ -9,6 +9,7 @@ pub mod certs;
 pub mod config;
 pub mod decisions;
 pub mod extract;
+pub mod fuzzing;
 pub mod hub;
 pub mod metrics;
 pub mod pool;
