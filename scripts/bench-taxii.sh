@@ -41,18 +41,7 @@ p50() { # url token
 echo "== (a) first page of a 100,000-object collection"
 big=$work/big
 if [ ! -f "$work/intel-100k.json" ]; then
-  "$py" - "$work/intel-100k.json" <<'EOF'
-import json, sys, uuid
-ns = uuid.UUID("6f0c2f1a-0000-4000-8000-000000000000")
-objs = []
-for i in range(100_000):
-    ip = f"10.{i >> 16 & 255}.{i >> 8 & 255}.{i & 255}"
-    objs.append({"type": "indicator", "spec_version": "2.1", "id": f"indicator--{uuid.uuid5(ns, ip)}",
-                 "created": "2024-01-01T00:00:00.000Z", "modified": "2024-01-01T00:00:00.000Z",
-                 "name": f"bench {i}", "pattern": f"[ipv4-addr:value = '{ip}']",
-                 "pattern_type": "stix", "valid_from": "2024-01-01T00:00:00Z"})
-json.dump({"type": "bundle", "id": f"bundle--{uuid.uuid5(ns, 'bench')}", "objects": objs}, open(sys.argv[1], "w"))
-EOF
+  "$py" scripts/gen-stix-indicators.py "$work/intel-100k.json" 100000
 fi
 if [ ! -f "$big/bench/intel.db" ]; then
   /usr/bin/time -f "import of 100k STIX indicators: wall %e s, peak RSS %M KB" \
