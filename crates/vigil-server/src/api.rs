@@ -326,22 +326,32 @@ async fn create(
         n.tlp.as_deref(),
         n.confidence,
     )?;
+    // A typed CSV row, so the stored record has the type asked for ("203.0.113.64/27" as a URL
+    // path stays a URL) and goes through the same screening as any import.
+    let csv = format!(
+        "type,value\n{},\"{}\"\n",
+        kind.as_str(),
+        value.replace('"', "\"\"")
+    );
     let out = hub
         .import(ImportRequest {
             name: "request body".into(),
-            bytes: value.clone().into_bytes(),
-            format: InputFormat::Text,
+            bytes: csv.into_bytes(),
+            format: InputFormat::Csv,
             source,
             collection: None,
             skip_invalid: false,
         })
         .await?;
     let now = hub.now();
+    let key = value.clone();
     let rec = hub
         .pool
-        .read(move |s| Ok(s.record(kind, &value)?))
+        .read(move |s| Ok(s.record(kind, &key)?))
         .await?
-        .ok_or_else(|| Problem::internal("created record not found"))?;
+        .ok_or_else(|| {
+            Problem::bad_request(format!("value {value:?} cannot be stored as a {kind}"))
+        })?;
     let mut resp = (
         StatusCode::CREATED,
         Json(json!({"record": record_view(&rec, now), "import": out})),

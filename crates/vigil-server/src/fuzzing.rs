@@ -35,4 +35,5 @@ pub fn hub(data: &[u8]) {
     let _ = api::parse_kinds(Some(&text));
     let _ = api::parse_tlp("max_tlp", Some(&text));
     let _ = api::parse_time("since", Some(&text));
+    let _ = vigil_store::collect::parse_admiralty(&text);
 }

@@ -42,9 +42,17 @@ pub fn router(hub: Arc<Hub>) -> Router {
         .merge(crate::taxii::routes())
         .merge(crate::stream::routes())
         .fallback(not_found)
+        // A bug in a handler is a 500 problem, not a dropped connection.
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+            panic_response,
+        ))
         .layer(middleware::from_fn_with_state(Arc::clone(&hub), track))
         .layer(DefaultBodyLimit::max(limit))
         .with_state(hub)
+}
+
+fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    Problem::internal("handler panicked").into_response()
 }
 
 async fn health() -> impl IntoResponse {

@@ -98,7 +98,8 @@ pub enum SourcesError {
 /// Parses an Admiralty code: a grade `A`–`F`, optionally followed by a credibility `1`–`6`.
 pub fn parse_admiralty(s: &str) -> Result<(Reliability, Option<u8>), String> {
     let t = s.trim();
-    let (g, c) = t.split_at(t.len().min(1));
+    // The grade is the first character, whatever its width (found by schemathesis: "\u{80}").
+    let (g, c) = t.split_at(t.chars().next().map_or(0, char::len_utf8));
     let grade: Reliability = g
         .parse()
         .map_err(|e: vigil_model::score::UnknownReliability| e.to_string())?;
@@ -460,6 +461,15 @@ fn collect_one(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn admiralty_codes_parse_and_any_other_text_is_an_error_not_a_panic() {
+        assert_eq!(parse_admiralty("B2").unwrap(), (Reliability::B, Some(2)));
+        assert_eq!(parse_admiralty(" a ").unwrap(), (Reliability::A, None));
+        for bad in ["", "\u{80}", "é2", "B9", "B22", "Z", "ß"] {
+            assert!(parse_admiralty(bad).is_err(), "{bad:?}");
+        }
+    }
 
     #[test]
     fn taxii_sources_take_a_token_env_and_other_sources_refuse_it() {
