@@ -651,23 +651,26 @@ async fn get_objects(
     ))
 }
 
-async fn get_object(
-    State(hub): State<Arc<Hub>>,
-    caller: Caller,
-    headers: HeaderMap,
-    Path((root, id, object_id)): Path<(String, String, String)>,
-    Query(pairs): Query<Vec<(String, String)>>,
-) -> Result<Response, Problem> {
+/// The page of one object (by id or its versions); 404 when the caller sees none of it and
+/// asked for no filter that could explain an empty answer.
+async fn read_object_page(
+    hub: &Arc<Hub>,
+    caller: &Caller,
+    headers: &HeaderMap,
+    [root, id, object_id]: [&str; 3],
+    pairs: &[(String, String)],
+    endpoint: Endpoint,
+) -> Result<Page, Problem> {
     let page = read_page(
-        &hub,
-        &caller,
-        &headers,
+        hub,
+        caller,
+        headers,
         PageRequest {
-            root: &root,
-            collection: &id,
-            pairs: &pairs,
-            endpoint: Endpoint::Object,
-            object_id: Some(object_id.as_str()),
+            root,
+            collection: id,
+            pairs,
+            endpoint,
+            object_id: Some(object_id),
         },
     )
     .await?;
@@ -676,6 +679,25 @@ async fn get_object(
             "no object {object_id:?} in collection {id:?}"
         ))));
     }
+    Ok(page)
+}
+
+async fn get_object(
+    State(hub): State<Arc<Hub>>,
+    caller: Caller,
+    headers: HeaderMap,
+    Path((root, id, object_id)): Path<(String, String, String)>,
+    Query(pairs): Query<Vec<(String, String)>>,
+) -> Result<Response, Problem> {
+    let page = read_object_page(
+        &hub,
+        &caller,
+        &headers,
+        [&root, &id, &object_id],
+        &pairs,
+        Endpoint::Object,
+    )
+    .await?;
     Ok(taxii_response(
         StatusCode::OK,
         envelope(&page),
@@ -695,24 +717,15 @@ async fn get_versions(
     Path((root, id, object_id)): Path<(String, String, String)>,
     Query(pairs): Query<Vec<(String, String)>>,
 ) -> Result<Response, Problem> {
-    let page = read_page(
+    let page = read_object_page(
         &hub,
         &caller,
         &headers,
-        PageRequest {
-            root: &root,
-            collection: &id,
-            pairs: &pairs,
-            endpoint: Endpoint::Versions,
-            object_id: Some(object_id.as_str()),
-        },
+        [&root, &id, &object_id],
+        &pairs,
+        Endpoint::Versions,
     )
     .await?;
-    if page.rows.is_empty() && pairs.is_empty() {
-        return Err(caller.problem(Problem::not_found(format!(
-            "no object {object_id:?} in collection {id:?}"
-        ))));
-    }
     let versions: Vec<String> = page.rows.iter().map(version_of).collect();
     let mut body = format!("{{{}", paging_fields(&page));
     if !versions.is_empty() {
