@@ -18,9 +18,10 @@ pub enum RegionCommand {
     ///   /api/v1/...              REST (OpenAPI document at /api/v1/openapi.json)
     ///   /taxii2/                 TAXII 2.1 discovery; API root /taxii2/<region>/
     ///   /v1/decisions/stream     CrowdSec bouncer stream (X-Api-Key)
-    ///   /metrics, /healthz       Prometheus metrics, liveness
+    ///   /metrics                 Prometheus metrics (a token cleared for RED)
+    ///   /healthz                 liveness
     ///
-    /// Every endpoint but /metrics and /healthz needs a token from `vigil token create`
+    /// Every endpoint but /healthz needs a token from `vigil token create`
     /// (Authorization: Bearer, X-Api-Key, or Basic with the token as password). The first
     /// line on stdout is `listening on <url>`. SIGTERM or Ctrl-C stops accepting connections,
     /// lets in-flight requests finish (up to 30 s) and exits 0.
@@ -28,7 +29,7 @@ pub enum RegionCommand {
     /// Examples:
     ///   vigil region serve --region eu-west
     ///   vigil region serve --region eu-west --listen 0.0.0.0:7443 \
-    ///       --tls-cert certs/hub.pem --tls-key certs/hub-key.pem --tls-client-ca certs/ca.pem
+    ///       --tls-cert pki/hub-eu.pem --tls-key pki/hub-eu.key --tls-client-ca pki/ca.pem
     #[command(verbatim_doc_comment)]
     Serve(ServeArgs),
 }
@@ -44,7 +45,7 @@ pub struct ServeArgs {
     /// Address to listen on (port 0 picks a free port) [default: 127.0.0.1:7443].
     #[arg(long, value_name = "ADDR")]
     listen: Option<SocketAddr>,
-    /// Hub configuration (TOML: listen, warninglists, [limits], [decisions], [tls]).
+    /// Hub configuration (TOML: listen, warninglists, [limits], [decisions], [collect], [tls]).
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
     /// Serve HTTPS with this PEM certificate chain (see `vigil certs init`).
