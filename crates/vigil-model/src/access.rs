@@ -175,13 +175,7 @@ mod tests {
     }
 
     fn tlp() -> impl Strategy<Value = Tlp> {
-        prop::sample::select(vec![
-            Tlp::Clear,
-            Tlp::Green,
-            Tlp::Amber,
-            Tlp::AmberStrict,
-            Tlp::Red,
-        ])
+        prop::sample::select(Tlp::ALL.to_vec())
     }
 
     proptest! {

@@ -681,13 +681,7 @@ mod tests {
                 origin: "vigil".into(),
                 scenario: scen.into(),
                 confidence,
-                tlp: [
-                    Tlp::Clear,
-                    Tlp::Green,
-                    Tlp::Amber,
-                    Tlp::AmberStrict,
-                    Tlp::Red,
-                ][tlp],
+                tlp: Tlp::ALL[tlp],
             })
     }
 
@@ -784,7 +778,7 @@ mod tests {
             want in prop::collection::vec("[a-z/:]{0,6}", 0..3),
             avoid in prop::collection::vec("[a-z/:]{0,6}", 0..3),
         ) {
-            let max_tlp = [Tlp::Clear, Tlp::Green, Tlp::Amber, Tlp::AmberStrict, Tlp::Red][max];
+            let max_tlp = Tlp::ALL[max];
             let f = DecisionFilter {
                 scenarios_containing: want,
                 scenarios_not_containing: avoid,

@@ -511,13 +511,7 @@ mod tests {
                 prop::sample::select(vec!["x".to_string(), "y".into()]),
                 0..2,
             ),
-            prop::sample::select(vec![
-                Tlp::Clear,
-                Tlp::Green,
-                Tlp::Amber,
-                Tlp::AmberStrict,
-                Tlp::Red,
-            ]),
+            prop::sample::select(Tlp::ALL.to_vec()),
             prop::collection::btree_map(names(), 0u64..10, 0..3),
             prop::option::of(0i64..100),
             prop::collection::btree_set(

@@ -17,6 +17,17 @@ pub enum Tlp {
     Red,
 }
 
+impl Tlp {
+    /// Every level, least restrictive first.
+    pub const ALL: [Tlp; 5] = [
+        Tlp::Clear,
+        Tlp::Green,
+        Tlp::Amber,
+        Tlp::AmberStrict,
+        Tlp::Red,
+    ];
+}
+
 #[derive(Debug, thiserror::Error)]
 #[error("unknown TLP level {0:?} (expected clear, green, amber, amber+strict or red)")]
 pub struct UnknownTlp(pub String);

@@ -301,9 +301,8 @@ pub fn record_indicator(r: &vigil_model::IntelRecord) -> vigil_model::Indicator 
 }
 
 pub fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
+    use vigil_model::Clock as _;
+    vigil_model::SystemClock.now()
 }
 
 fn load_screen(args: &ScreenArgs) -> Result<Option<Screen>> {
